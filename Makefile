@@ -1,0 +1,123 @@
+# lola — build, tests and demo.
+#   make            build build/lola (CUDA kernels too when nvcc is found)
+#   make CUDA=0     CPU-only build;  make CUDA=1  require the CUDA build
+#   make deps       install the Debian packages (as root) or say what to install
+#   make check      build and run the unit tests (1, 2 and 3 ranks) and the end-to-end tests
+#   make check SAN=1  the same under AddressSanitizer + UBSan
+#   make demo       run the main job on inputs/demo.cfg
+
+SHELL := /bin/bash
+VERSION := 0.1.0
+
+PKGS := hdf5-openmpi libconfig openblas fftw3f
+DEBIAN_PACKAGES := build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev \
+                   libconfig-dev libopenblas-dev libfftw3-dev
+
+MPICC ?= mpicc
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA ?= $(if $(NVCC),1,0)
+SAN ?= 0
+
+# Each variant builds in its own folder; BUILD=... gives a private one.
+ifeq ($(SAN),1)
+BUILD ?= build/san
+else
+BUILD ?= build
+endif
+ifeq ($(CUDA),1)
+ifeq ($(NVCC),)
+$(error CUDA=1 but nvcc was not found: put the CUDA toolkit's bin on PATH or set NVCC)
+endif
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g -march=x86-64-v2
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -fopenmp -MMD -MP -I. $(PKG_CFLAGS) \
+          -DLOLA_VERSION='"$(VERSION)"' -DLOLA_INPUTS_DIR='"$(CURDIR)/inputs"'
+LDLIBS += $(PKG_LIBS) -lm
+LDFLAGS += -fopenmp
+
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+ifeq ($(CUDA),1)
+CFLAGS += -DLOLA_CUDA -I$(CUDA_HOME)/include
+NVCCFLAGS ?= -O2 -g -std=c++17 -gencode arch=compute_90,code=[sm_90,compute_90] \
+             -Xcompiler -Wall,-Wextra,-Werror -I. -I$(CUDA_HOME)/include -DLOLA_CUDA
+LDLIBS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib -lcudart -lcublas -lcublasLt -lnccl -lstdc++ \
+          -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib
+CU_SRC := $(wildcard kernels/cuda/*.cu)
+endif
+
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard kernels/*.c kernels/cpu/*.c parallel/*.c io/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
+UNIT_SRC := $(wildcard regression/unit/*.c)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC := $(wildcard regression/bench/*.c)
+BENCH_BIN := $(BENCH_SRC:regression/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps check unit e2e demo bench clean format lint regression
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/lola
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+$(BUILD)/liblola.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/lola: $(BUILD)/src/main.o $(BUILD)/liblola.a
+	$(MPICC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/liblola.a
+	$(MPICC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: regression/bench/%.c $(BUILD)/liblola.a
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+deps:
+	@bash regression/deps.sh $(DEBIAN_PACKAGES)
+
+# The tests: unit tests on 1, 2 and 3 ranks, then the end-to-end scripts.
+check: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lola $(BUILD)/unit
+	@BUILD=$(BUILD) SAN=$(SAN) bash regression/run_checks.sh
+
+unit: $(BUILD)/unit
+	@BUILD=$(BUILD) SAN=$(SAN) ONLY=unit bash regression/run_checks.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lola
+	@bash regression/demo.sh $(BUILD)/lola inputs/demo.cfg
+
+bench: $(BUILD)/lola $(BENCH_BIN)
+
+# Batch regression suites: reference figures with tolerances (UPDATE=1 rewrites them).
+regression: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lola
+	@BUILD=$(BUILD) UPDATE=$(UPDATE) bash regression/suites/run.sh
+
+clean:
+	rm -rf build
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h' '*.cu')
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem --inline-suppr -I. $(LIB_SRC) src/main.c
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

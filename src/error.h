@@ -1,0 +1,37 @@
+/* One error path for the whole program.
+ *
+ * Exit codes: 2 = deck or usage, 3 = data, 1 = runtime. A fatal error prints one
+ * message (prefixed with the rank when it is not rank 0) and aborts every rank
+ * through MPI_Abort, so that no rank is left waiting in a collective. */
+#ifndef LOLA_ERROR_H
+#define LOLA_ERROR_H
+
+#include <stddef.h>
+#include <stdnoreturn.h>
+
+enum { LOLA_EXIT_RUNTIME = 1, LOLA_EXIT_DECK = 2, LOLA_EXIT_DATA = 3 };
+
+/* Print "lola: error: <message>" once and abort the job with `code`. */
+noreturn void lola_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Like lola_die, for errors that every rank detects together (deck validation):
+ * rank 0 prints, then all ranks finalise MPI and exit with `code` without MPI_Abort. */
+noreturn void lola_die_collective(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Allocation that never returns NULL: dies with a runtime error naming `what`. */
+void *lola_malloc(size_t bytes, const char *what);
+void *lola_calloc(size_t count, size_t size, const char *what);
+
+/* Tests only: while a trap is set, lola_die and lola_die_collective copy their
+ * message and exit code into it and longjmp to `env` instead of exiting. */
+#include <setjmp.h>
+#include <stddef.h>
+typedef struct {
+  jmp_buf env;
+  int code;
+  char message[1024];
+} lola_error_trap;
+void lola_set_error_trap(lola_error_trap *trap); /* NULL to clear */
+
+#endif
