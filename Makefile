@@ -58,6 +58,8 @@ LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard kernels/*.c k
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 UNIT_SRC := $(wildcard regression/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+E2E_SRC := $(wildcard regression/e2e/*.c)
+E2E_BIN := $(E2E_SRC:regression/e2e/%.c=$(BUILD)/e2e/%)
 BENCH_SRC := $(wildcard regression/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:regression/bench/%.c=$(BUILD)/bench/%)
 
@@ -88,12 +90,16 @@ $(BUILD)/bench/%: regression/bench/%.c $(BUILD)/liblola.a
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/e2e/%: regression/e2e/%.c $(BUILD)/liblola.a
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 deps:
 	@bash regression/deps.sh $(DEBIAN_PACKAGES)
 
 # The tests: unit tests on 1, 2 and 3 ranks, then the end-to-end scripts.
 check: deps
-	@$(MAKE) --no-print-directory $(BUILD)/lola $(BUILD)/unit
+	@$(MAKE) --no-print-directory $(BUILD)/lola $(BUILD)/unit $(E2E_BIN)
 	@BUILD=$(BUILD) SAN=$(SAN) bash regression/run_checks.sh
 
 unit: $(BUILD)/unit

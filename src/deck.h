@@ -43,12 +43,13 @@ typedef struct {
 
 typedef struct deck deck;
 
-/* Collective. Load `path`, apply `noverrides` "key.path=value" strings, validate
- * against `schemas` (keys of every known stage are known; `required` and defaults
- * apply to schemas whose name is in `active`, NULL-terminated). On any error, rank 0
- * prints file:line: message and every rank exits with code 2. */
+/* Collective. Load `path`, apply `noverrides` "key.path=value" strings and validate
+ * against `schemas`: the keys of every schema are known; `required` and defaults apply
+ * to schemas[0] (the common keys) and to the schemas whose name the deck lists under
+ * `stages`. On any error rank 0 prints every problem as file:line: message, and every
+ * rank exits with code 2. */
 deck *deck_load(const char *path, int noverrides, char **overrides, const deck_schema *schemas,
-                int nschemas, const char *const *active);
+                int nschemas);
 void deck_free(deck *d);
 
 /* Typed access to validated keys (defaults already filled in). Asking for a key
@@ -65,7 +66,8 @@ const char *deck_string_at(const deck *d, const char *path, int i);
 
 /* Where a key came from, for error messages: "decks/x.cfg:12" or "command line". */
 const char *deck_where(const deck *d, const char *path, char *buf, size_t n);
-/* Die (code 2, collective-safe from any rank) naming the key and its deck line. */
+/* Die with code 2 naming the key and its deck line. Collective: every rank must
+ * reach the same call (stages check deck values identically on all ranks). */
 void deck_fail(const deck *d, const char *path, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 

@@ -11,10 +11,14 @@ typedef struct {
   const char *run_dir; /* run.dir, created before the first stage runs */
 } run_ctx;
 
+/* `keys` lists the key tables the stage reads, NULL-terminated; each table ends
+ * with {NULL}. Tables shared by several stages (the dataset's keys, say) are
+ * listed by each of them, e.g.
+ *   static const deck_key *const stats_keys[] = {dataset_keys, stats_own_keys, NULL}; */
 typedef struct {
   const char *name;
   const char *summary;
-  const deck_key *keys; /* terminated by {NULL} */
+  const deck_key *const *keys;
   void (*run)(const run_ctx *ctx);
 } stage;
 

@@ -1,0 +1,41 @@
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <nccl.h>
+#include <stdio.h>
+
+#include "cuda_device.h"
+
+extern "C" int cuda_device_count(void) {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError(); /* no driver or no device: clear the sticky error */
+    return 0;
+  }
+  return n;
+}
+
+extern "C" int cuda_select_device(int device) { return cudaSetDevice(device) == cudaSuccess ? 0 : 1; }
+
+extern "C" void cuda_device_describe(int device, char *buf, size_t n) {
+  cudaDeviceProp p;
+  if (cudaGetDeviceProperties(&p, device) != cudaSuccess) {
+    snprintf(buf, n, "CUDA device %d (properties unavailable)", device);
+    return;
+  }
+  snprintf(buf, n, "GPU %d: %s, %.1f GiB, sm_%d%d, PCI %04x:%02x:%02x", device, p.name,
+           (double)p.totalGlobalMem / (1024.0 * 1024.0 * 1024.0), p.major, p.minor, p.pciDomainID, p.pciBusID,
+           p.pciDeviceID);
+}
+
+extern "C" void cuda_versions(char *buf, size_t n) {
+  int runtime = 0, driver = 0, nccl = 0;
+  cudaRuntimeGetVersion(&runtime);
+  if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;
+  ncclGetVersion(&nccl);
+  int used = snprintf(buf, n, "CUDA runtime %d.%d", runtime / 1000, (runtime % 1000) / 10);
+  if (driver && used > 0 && (size_t)used < n)
+    used += snprintf(buf + used, n - (size_t)used, ", driver %d.%d", driver / 1000, (driver % 1000) / 10);
+  if (used > 0 && (size_t)used < n)
+    snprintf(buf + used, n - (size_t)used, ", cuBLAS %d.%d.%d, NCCL %d.%d.%d", CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR,
+             CUBLAS_VER_PATCH, nccl / 10000, (nccl % 10000) / 100, nccl % 100);
+}

@@ -1,0 +1,19 @@
+/* Which compute device each rank uses: the GPU picked by node-local rank in a
+ * CUDA build with visible devices, the CPU otherwise. */
+#ifndef LOLA_DEVICE_H
+#define LOLA_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Collective-free; call once after comm_init. Returns true when a GPU was selected. */
+bool device_select(void);
+bool device_is_gpu(void);
+/* This rank's device in words (GPU name and memory, or CPU model and cores). */
+void device_describe(char *buf, size_t n);
+/* CUDA/NCCL versions, or "built without CUDA". */
+void device_versions(char *buf, size_t n);
+/* The CPU model from /proc/cpuinfo, or "unknown CPU". */
+void cpu_model(char *buf, size_t n);
+
+#endif

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# make check: unit tests on 1, 2 and 3 ranks, the end-to-end scripts, and the fast
+# regression suites; one closing line "N passed, N failed" over all of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+ONLY=${ONLY:-all}
+export LOLA=$PWD/$BUILD/lola
+if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+if [ "${SAN:-0}" = 1 ]; then export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1; fi
+MPIRUN=${MPIRUN:-mpirun}
+
+passed=0 failed=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+# Run one test command; its last "N passed, N failed" line is added to the totals.
+tally() {
+  local name=$1
+  shift
+  echo "== $name"
+  "$@" 2>&1 | tee "$log/out"
+  local rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log/out" | tail -n 1)
+  if [ -n "$line" ]; then
+    local p f
+    p=$(sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/' <<<"$line")
+    f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then failed=$((failed + 1)); echo "   ($name exited with $rc)"; fi
+  else
+    if [ "$rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "   ($name exited with $rc)"; fi
+  fi
+}
+
+tally "unit, 1 rank" "$BUILD/unit"
+tally "unit, 2 ranks" $MPIRUN -np 2 "$BUILD/unit"
+tally "unit, 3 ranks" $MPIRUN -np 3 "$BUILD/unit"
+if [ "$ONLY" = all ]; then
+  for t in regression/e2e/test_*.sh; do
+    [ -e "$t" ] && tally "$(basename "$t" .sh)" bash "$t"
+  done
+  if [ -x regression/suites/run.sh ] || [ -f regression/suites/run.sh ]; then
+    tally "regression suites (fast)" env FAST=1 BUILD="$BUILD" bash regression/suites/run.sh
+  fi
+fi
+echo
+echo "check: $passed passed, $failed failed"
+[ "$failed" = 0 ]
