@@ -27,8 +27,8 @@ tally() {
   line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log/out" | tail -n 1)
   if [ -n "$line" ]; then
     local p f
-    p=$(sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/' <<<"$line")
-    f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+    p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')
+    f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
     passed=$((passed + p))
     failed=$((failed + f))
     if [ "$rc" != 0 ] && [ "$f" = 0 ]; then failed=$((failed + 1)); echo "   ($name exited with $rc)"; fi

@@ -21,6 +21,9 @@ typedef struct {
 
 void deck_error_add(deck_errors *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* "an integer", "a list of numbers, e.g. [0.5, 1.0]", ... */
+const char *deck_type_words(key_type t);
+
 /* "file:line" of a setting, or "command line" for overrides (line 0). */
 void deck_setting_where(const config_setting_t *s, const char *deck_path, char *buf, size_t n);
 

@@ -111,6 +111,26 @@ static char *quoted_list(const char *v) {
   return out;
 }
 
+/* libconfig arrays are homogeneous: [1, 0.5] for a list of numbers becomes [1.0, 0.5]. */
+static char *floated_list(const char *v) {
+  size_t n = 3 * strlen(v) + 8;
+  char *out = lola_malloc(n, "deck value");
+  char *inner = strndup(v + 1, strlen(v) - 2);
+  strcpy(out, "[");
+  char *save = NULL;
+  int first = 1;
+  for (char *tok = strtok_r(inner, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    while (*tok == ' ') tok++;
+    strcat(out, first ? "" : ", ");
+    strcat(out, tok);
+    if (!strpbrk(tok, ".eEn")) strcat(out, ".0"); /* "n": leave nan/inf to validation */
+    first = 0;
+  }
+  strcat(out, "]");
+  free(inner);
+  return out;
+}
+
 void deck_apply_overrides(config_t *cfg, int n, char **overrides, const deck_schema *schemas, int nschemas,
                           deck_errors *errors) {
   for (int i = 0; i < n; i++) {
@@ -139,11 +159,13 @@ void deck_apply_overrides(config_t *cfg, int n, char **overrides, const deck_sch
       text = quoted(value);
     else if (want_string && len > 1 && value[0] == '[' && value[len - 1] == ']' && value[1] != '"')
       text = quoted_list(value);
+    else if (k->type == KEY_FLOAT_LIST && len > 1 && value[0] == '[' && value[len - 1] == ']')
+      text = floated_list(value);
     else
       text = strdup(value);
     config_setting_t *s = deck_set_from_text(cfg, key, text);
     if (!s) {
-      deck_error_add(errors, "command line: key '%s': cannot parse value '%s'", key, value);
+      deck_error_add(errors, "command line: key '%s' must be %s, not '%s'", key, deck_type_words(k->type), value);
     } else if (k->type == KEY_FLOAT && config_setting_type(s) == CONFIG_TYPE_INT) {
       /* Typed as declared: 1 becomes 1.0 for a float key. */
       double v = config_setting_get_int(s);

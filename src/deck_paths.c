@@ -90,3 +90,16 @@ const char *deck_schema_suggest(const deck_schema *schemas, int nschemas, const 
   if (limit < 2) limit = 2;
   return best_d <= limit ? best : NULL;
 }
+
+const char *deck_type_words(key_type t) {
+  switch (t) {
+    case KEY_INT: return "an integer";
+    case KEY_FLOAT: return "a number";
+    case KEY_BOOL: return "true or false";
+    case KEY_STRING: return "a string";
+    case KEY_INT_LIST: return "a list of integers, e.g. [1, 2]";
+    case KEY_FLOAT_LIST: return "a list of numbers, e.g. [0.5, 1.0]";
+    case KEY_STRING_LIST: return "a list of strings, e.g. [\"a\", \"b\"]";
+  }
+  return "?";
+}

@@ -7,19 +7,6 @@
 
 #include "deck_internal.h"
 
-static const char *type_words(key_type t) {
-  switch (t) {
-    case KEY_INT: return "an integer";
-    case KEY_FLOAT: return "a number";
-    case KEY_BOOL: return "true or false";
-    case KEY_STRING: return "a string";
-    case KEY_INT_LIST: return "a list of integers, e.g. [1, 2]";
-    case KEY_FLOAT_LIST: return "a list of numbers, e.g. [0.5, 1.0]";
-    case KEY_STRING_LIST: return "a list of strings, e.g. [\"a\", \"b\"]";
-  }
-  return "?";
-}
-
 static int is_int(const config_setting_t *s) {
   int t = config_setting_type(s);
   return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
@@ -74,12 +61,12 @@ static void check_leaf(const config_setting_t *s, const deck_key *k, const char 
   int list_key = k->type == KEY_INT_LIST || k->type == KEY_FLOAT_LIST || k->type == KEY_STRING_LIST;
   int is_list = config_setting_type(s) == CONFIG_TYPE_ARRAY || config_setting_type(s) == CONFIG_TYPE_LIST;
   if (list_key != is_list) {
-    deck_error_add(errors, "%s: key '%s' must be %s", where, k->path, type_words(k->type));
+    deck_error_add(errors, "%s: key '%s' must be %s", where, k->path, deck_type_words(k->type));
     return;
   }
   if (!is_list) {
     if (!scalar_matches(s, k->type)) {
-      deck_error_add(errors, "%s: key '%s' must be %s", where, k->path, type_words(k->type));
+      deck_error_add(errors, "%s: key '%s' must be %s", where, k->path, deck_type_words(k->type));
       return;
     }
     check_value(s, k, where, errors);
@@ -88,7 +75,7 @@ static void check_leaf(const config_setting_t *s, const deck_key *k, const char 
   for (int i = 0; i < config_setting_length(s); i++) {
     const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
     if (!scalar_matches(e, k->type)) {
-      deck_error_add(errors, "%s: key '%s' must be %s (element %d is not)", where, k->path, type_words(k->type),
+      deck_error_add(errors, "%s: key '%s' must be %s (element %d is not)", where, k->path, deck_type_words(k->type),
                      i);
       return;
     }
@@ -123,7 +110,7 @@ static void walk(const config_setting_t *group, const char *deck_path, const dec
       continue;
     }
     if (config_setting_type(s) == CONFIG_TYPE_GROUP) {
-      deck_error_add(errors, "%s: key '%s' must be %s, not a group", where, path, type_words(k->type));
+      deck_error_add(errors, "%s: key '%s' must be %s, not a group", where, path, deck_type_words(k->type));
       continue;
     }
     check_leaf(s, k, where, errors);

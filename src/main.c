@@ -10,6 +10,7 @@
 
 #include "../parallel/comm.h"
 #include "../parallel/device.h"
+#include "../parallel/threads.h"
 #include "deck.h"
 #include "error.h"
 #include "log.h"
@@ -56,6 +57,7 @@ static void run_stages(deck *d) {
 
 int main(int argc, char **argv) {
   comm_init(&argc, &argv);
+  threads_init();
   device_select();
   if (argc < 2) {
     if (comm_rank() == 0) usage(stderr);

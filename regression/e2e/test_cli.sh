@@ -15,7 +15,7 @@ expect "missing deck file" 2 "nope.cfg: cannot open the deck" -- "$LOLA" check "
 expect "check a valid deck" 0 "deck is valid" -- "$LOLA" check inputs/info.cfg
 expect "misspelt key: file, line, suggestion" 2 "misspelt.cfg:6: unknown key 'info.per_rnak' \(did you mean 'info.per_rank'\?\)" -- "$LOLA" check $F/misspelt.cfg
 expect "wrong type names file and line" 2 "wrong_type.cfg:3: key 'info.per_rank' must be true or false" -- "$LOLA" check $F/wrong_type.cfg
-expect "syntax error reports libconfig's file:line" 2 "syntax.cfg:4: syntax error" -- "$LOLA" check $F/syntax.cfg
+expect "syntax error reports libconfig's file:line" 2 "syntax.cfg:3: syntax error" -- "$LOLA" check $F/syntax.cfg
 expect "missing required key" 2 "missing required key 'stages'" -- "$LOLA" check $F/no_stages.cfg
 expect "unknown stage is not one of the choices" 2 "'trian_ae' is not one of info" -- "$LOLA" check $F/bad_stage.cfg
 expect "unknown override key with suggestion" 2 "command line: unknown key 'run.dri' \(did you mean 'run.dir'\?\)" -- "$LOLA" check inputs/info.cfg run.dri=/tmp

@@ -35,15 +35,15 @@ bool harness_check_near(double got, double want, double tol, const char *expr, c
 
 /* Run `body` expecting it to call lola_die; true when it did with `code`.
  * The message is left in trap.message for further checks. */
-#define EXPECT_DIE(trap, code, body)                     \
+#define EXPECT_DIE(trap_, code_, body)                   \
   ({                                                     \
-    bool died_ = false;                                  \
-    if (setjmp((trap).env) == 0) {                       \
-      lola_set_error_trap(&(trap));                      \
+    volatile bool died_ = false;                         \
+    if (setjmp((trap_).env) == 0) {                      \
+      lola_set_error_trap(&(trap_));                     \
       body;                                              \
       lola_set_error_trap(NULL);                         \
     } else {                                             \
-      died_ = (trap).code == (code);                     \
+      died_ = (trap_).code == (code_);                   \
     }                                                    \
     died_;                                               \
   })

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# make demo: run the default deck on this machine, on 2 ranks where there are 2 cores.
+set -euo pipefail
+lola=$1
+deck=$2
+shift 2
+if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+ranks=$(($(nproc) >= 2 ? 2 : 1))
+echo "demo: mpirun -np $ranks $lola $deck $*"
+mpirun -np "$ranks" "$lola" "$deck" "$@"
