@@ -54,7 +54,7 @@ LDLIBS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib -lcudart -lcublas -lcublasLt -
 CU_SRC := $(wildcard kernels/cuda/*.cu)
 endif
 
-LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard kernels/*.c kernels/cpu/*.c parallel/*.c io/*.c)
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c src/nn/*.c)) $(wildcard kernels/*.c kernels/cpu/*.c parallel/*.c io/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 UNIT_SRC := $(wildcard regression/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -70,21 +70,26 @@ all: $(BUILD)/lola
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(MPICC) $(CFLAGS) -c $< -o $@
+	@echo "  CC    $<"
+	@$(MPICC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+	@echo "  NVCC  $<"
+	@$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 $(BUILD)/liblola.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR    $@"
+	@ar rcs $@ $^
 
 $(BUILD)/lola: $(BUILD)/src/main.o $(BUILD)/liblola.a
-	$(MPICC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	@echo "  LINK  $@"
+	@$(MPICC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/liblola.a
-	$(MPICC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	@echo "  LINK  $@"
+	@$(MPICC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/bench/%: regression/bench/%.c $(BUILD)/liblola.a
 	@mkdir -p $(dir $@)
