@@ -1,0 +1,259 @@
+/* The common training loop on a toy least-squares model: convergence, N ranks
+ * against a serial reference, exact resume, frozen parameters, skipped steps,
+ * and the divisibility and resume errors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../io/atomic_file.h"
+#include "../../kernels/rng.h"
+#include "../../parallel/comm.h"
+#include "../../parallel/sampler.h"
+#include "../../src/checkpoint.h"
+#include "../../src/train_loop.h"
+#include "harness.h"
+
+enum { D = 4, N_TRAIN = 96, N_VALID = 24 };
+
+typedef struct {
+  param_registry reg;
+  int nan_at_step; /* -1: never */
+  int die_at_step; /* -1: never; else a simulated crash (lola_die) there */
+} toy;
+
+/* Item i: x uniform in (-1, 1)^D, y = 0.5 + sum_k (k + 1) x_k / 4. */
+static void item(long i, float *x, float *y) {
+  rng_key key = {.seed = 7, .purpose = RNG_TEST, .step = 0};
+  rng_uniform(x, D, key, (uint64_t)i, 0);
+  double t = 0.5;
+  for (int k = 0; k < D; k++) {
+    x[k] = 2 * x[k] - 1;
+    t += (k + 1) * x[k] / 4.0;
+  }
+  *y = (float)t;
+}
+
+static double toy_loss(void *user, const long *items, const long *slot, int count, int64_t step, bool backward,
+                       double scale) {
+  (void)slot;
+  toy *t = user;
+  if (backward && step == t->die_at_step) lola_die(LOLA_EXIT_RUNTIME, "simulated crash at step %lld", (long long)step);
+  float *w = params_value(&t->reg, 0), *b = params_value(&t->reg, 1);
+  float *gw = params_grad(&t->reg, 0), *gb = params_grad(&t->reg, 1);
+  double sum = 0;
+  for (int s = 0; s < count; s++) {
+    float x[D], y;
+    item(items[s], x, &y);
+    double r = b[0] - y;
+    for (int k = 0; k < D; k++) r += w[k] * x[k];
+    sum += r * r;
+    if (backward) {
+      double g = 2 * r * scale / count;
+      if (step == t->nan_at_step) g = NAN;
+      for (int k = 0; k < D; k++) gw[k] += (float)(g * x[k]);
+      gb[0] += (float)g;
+    }
+  }
+  return sum / count;
+}
+
+static void toy_init(toy *t) {
+  params_init(&t->reg, 4);
+  int64_t dw[] = {D}, db[] = {1};
+  params_add(&t->reg, "head.weight", 1, dw);
+  params_add(&t->reg, "head.bias", 1, db);
+  params_finalize(&t->reg);
+  t->nan_at_step = -1;
+  t->die_at_step = -1;
+}
+
+static train_spec toy_spec(toy *t, const char *dir, int64_t epochs) {
+  train_spec s = {
+      .stage = "toy",
+      .dir = dir,
+      .deck_text = "toy = 1;\n",
+      .model_fingerprint = 42,
+      .params = &t->reg,
+      .optim = {.lr = 0.05, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.0, .grad_clip = 1.0},
+      .schedule = LR_COSINE,
+      .warmup = 0,
+      .epochs = epochs,
+      .epoch_size = 48,
+      .batch_size = 12,
+      .accumulation = 2,
+      .valid_size = 24,
+      .valid_batch_size = 6,
+      .train_len = N_TRAIN,
+      .valid_len = N_VALID,
+      .seed = 3,
+  };
+  return s;
+}
+
+static const char *scratch(const char *name) {
+  static char path[4][1024];
+  static int which;
+  char *p = path[which++ % 4];
+  snprintf(p, 1024, "%s/%s", harness_tmpdir(), name);
+  return p;
+}
+
+static train_objective objective(toy *t) { return (train_objective){.loss = toy_loss, .user = t}; }
+
+TEST(train_loop_converges_and_writes_metrics_and_checkpoints) {
+  toy t;
+  toy_init(&t);
+  train_spec s = toy_spec(&t, scratch("converge"), 30);
+  train_objective o = objective(&t);
+  double valid = train_run(&s, &o);
+  CHECK(valid < 1e-3);
+  CHECK_NEAR(params_value(&t.reg, 1)[0], 0.5, 0.05);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/metrics.csv", s.dir);
+  FILE *f = fopen(path, "r");
+  CHECK(f != NULL);
+  int lines = 0;
+  char line[1024];
+  while (f && fgets(line, sizeof line, f)) lines++;
+  if (f) fclose(f);
+  CHECK(lines == 31); /* header + one row per epoch */
+  train_counters c;
+  toy u;
+  toy_init(&u);
+  CHECK(checkpoint_load(s.dir, "last", &u.reg, &c));
+  CHECK(c.epoch == 30 && c.step == 30 * 4 && c.samples == 30 * 48);
+  CHECK(memcmp(u.reg.values, t.reg.values, sizeof(float) * (size_t)t.reg.total) == 0);
+  CHECK(checkpoint_load(s.dir, "best", &u.reg, &c));
+  CHECK(c.best_valid <= valid + 1e-12);
+}
+
+TEST(train_loop_resume_gives_the_uninterrupted_weights) {
+  toy a;
+  toy_init(&a);
+  train_spec sa = toy_spec(&a, scratch("straight"), 4);
+  train_objective oa = objective(&a);
+  train_run(&sa, &oa);
+  /* Crash in the middle of epoch 3 (step 10 of 16), then once more during the
+   * swap of a checkpoint, which leaves only last.old; resume each time. */
+  for (int crash_step = 10; crash_step <= 14; crash_step += 4) {
+    toy b;
+    toy_init(&b);
+    b.die_at_step = crash_step;
+    train_spec sb = toy_spec(&b, scratch("interrupted"), 4);
+    sb.resume = crash_step > 10;
+    train_objective ob = objective(&b);
+    lola_error_trap trap;
+    CHECK(EXPECT_DIE(trap, LOLA_EXIT_RUNTIME, train_run(&sb, &ob)));
+  }
+  char from[1024], to[1024];
+  snprintf(from, sizeof from, "%s/last", scratch("interrupted"));
+  snprintf(to, sizeof to, "%s/last.old", scratch("interrupted"));
+  CHECK(rename(from, to) == 0);
+  toy c;
+  toy_init(&c); /* a new process: fresh weights, everything comes from the checkpoint */
+  train_objective oc = objective(&c);
+  train_spec sc = toy_spec(&c, scratch("interrupted"), 4);
+  sc.resume = true;
+  train_run(&sc, &oc);
+  CHECK(memcmp(c.reg.values, a.reg.values, sizeof(float) * (size_t)a.reg.total) == 0);
+  CHECK(memcmp(c.reg.m, a.reg.m, sizeof(float) * (size_t)a.reg.total) == 0);
+  /* The metrics table holds each epoch once. */
+  char path[1024], line[512];
+  snprintf(path, sizeof path, "%s/metrics.csv", scratch("interrupted"));
+  FILE *f = fopen(path, "r");
+  int rows = 0;
+  while (f && fgets(line, sizeof line, f)) rows++;
+  if (f) fclose(f);
+  CHECK(rows == 5);
+}
+
+TEST(train_loop_frozen_parameters_do_not_move) {
+  toy t;
+  toy_init(&t);
+  train_spec s = toy_spec(&t, scratch("frozen"), 2);
+  const char *frozen[] = {"head.bias"};
+  s.nfrozen = 1;
+  s.frozen_prefixes = frozen;
+  train_objective o = objective(&t);
+  train_run(&s, &o);
+  CHECK(params_value(&t.reg, 1)[0] == 0.0f);
+  CHECK(params_value(&t.reg, 0)[0] != 0.0f);
+}
+
+TEST(train_loop_skips_a_step_with_a_non_finite_gradient) {
+  toy t, u;
+  toy_init(&t);
+  toy_init(&u);
+  t.nan_at_step = 0;
+  train_spec s = toy_spec(&t, scratch("nan"), 1);
+  train_objective o = objective(&t);
+  train_run(&s, &o);
+  train_counters c;
+  CHECK(checkpoint_load(s.dir, "last", &u.reg, &c));
+  CHECK(c.opt.skipped == 1 && c.opt.steps == 3 && c.step == 4);
+}
+
+TEST(train_loop_rejects_sizes_that_do_not_divide) {
+  toy t;
+  toy_init(&t);
+  train_spec s = toy_spec(&t, scratch("sizes"), 1);
+  s.accumulation = 5;
+  train_objective o = objective(&t);
+  lola_error_trap trap;
+  CHECK(EXPECT_DIE(trap, LOLA_EXIT_DECK, train_run(&s, &o)));
+  CHECK(strstr(trap.message, "train.batch_size (12) must be a multiple of ranks x train.accumulation (1 x 5)"));
+}
+
+TEST(train_loop_refuses_to_resume_a_different_model) {
+  toy t;
+  toy_init(&t);
+  train_spec s = toy_spec(&t, scratch("fingerprint"), 1);
+  train_objective o = objective(&t);
+  train_run(&s, &o);
+  s.resume = true;
+  s.epochs = 2;
+  s.model_fingerprint = 43;
+  lola_error_trap trap;
+  CHECK(EXPECT_DIE(trap, LOLA_EXIT_DECK, train_run(&s, &o)));
+  CHECK(strstr(trap.message, "the deck changes the model") != NULL);
+}
+
+/* Serial reference: plain loops over the whole global batch, same sampler,
+ * same AdamW; the distributed loop must follow it to reassociation. */
+static void serial_reference(toy *t, const train_spec *s) {
+  dist_sampler tr;
+  sampler_init(&tr, s->train_len, s->batch_size, s->seed, true, 0, 1);
+  long idx[64], slot[64];
+  adamw_state st = {0};
+  int64_t steps_per_epoch = s->epoch_size / s->batch_size;
+  for (int64_t e = 0; e < s->epochs; e++) {
+    double lr = s->optim.lr * lr_factor(s->schedule, e, s->epochs, s->warmup);
+    for (int64_t i = 0; i < steps_per_epoch; i++) {
+      sampler_step(&tr, (long)(e * steps_per_epoch + i), idx, slot);
+      toy_loss(t, idx, slot, (int)s->batch_size, e * steps_per_epoch + i, true, 1.0);
+      k_adamw_safe_step(&s->optim, &st, lr / s->optim.lr, t->reg.values, t->reg.grads, t->reg.m, t->reg.v,
+                        t->reg.total);
+    }
+  }
+  sampler_free(&tr);
+}
+
+static void ranks_follow_serial(void) {
+  toy t, ref;
+  toy_init(&t);
+  toy_init(&ref);
+  train_spec s = toy_spec(&t, scratch("ranks"), 3);
+  s.batch_size = 12;
+  s.accumulation = 1;
+  train_objective o = objective(&t);
+  train_run(&s, &o);
+  train_spec sr = s;
+  sr.params = &ref.reg;
+  serial_reference(&ref, &sr);
+  for (int k = 0; k < D + 1; k++) CHECK_NEAR(t.reg.values[k], ref.reg.values[k], 2e-6);
+}
+
+TEST(train_loop_one_rank_follows_the_serial_reference) { ranks_follow_serial(); }
+TEST_RANKS(train_loop_two_ranks_follow_the_serial_reference, 2) { ranks_follow_serial(); }
+TEST_RANKS(train_loop_three_ranks_follow_the_serial_reference, 3) { ranks_follow_serial(); }

@@ -1,0 +1,62 @@
+/* The common training loop of the four training stages (the reference's
+ * experiments/train_*.py), data-parallel over the ranks:
+ *
+ *   epochs of `epoch_size` samples in optimiser steps of the global
+ *   `batch_size`; each rank takes batch_size / ranks samples of every step (the
+ *   distributed sampler), in `accumulation` micro-batches; gradients averaged
+ *   across ranks with one all-reduce per step, then clipped, checked for
+ *   non-finite norm and applied (AdamW, learning rate scheduled per epoch);
+ *   validation on `valid_size` samples every epoch; the checkpoint "last" (and
+ *   "best" when the validation loss improves) and a metrics row every epoch;
+ *   a progress line on rank 0.
+ *
+ * The union of a step's samples over ranks is the batch one rank would draw,
+ * and every random number a sample sees is keyed by (seed, purpose, step,
+ * global sample index), so N ranks follow 1 rank to floating-point
+ * reassociation, and a resumed run redoes exactly the steps it lost. */
+#ifndef LOLA_TRAIN_LOOP_H
+#define LOLA_TRAIN_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../kernels/optim.h"
+#include "tensor.h"
+
+typedef struct {
+  /* Mean loss over `count` samples (dataset indices `items`); when `backward`,
+   * also accumulate the gradient of grad_scale · that loss into the registry's
+   * grads. `step` and `global_slot[i]` (the sample's position in the global
+   * batch: its sample index is step · batch_size + global_slot[i]) key the
+   * sample's randomness. Validation calls it with backward = false. */
+  double (*loss)(void *user, const long *items, const long *global_slot, int count, int64_t step, bool backward,
+                 double grad_scale);
+  void *user;
+} train_objective;
+
+typedef struct {
+  const char *stage;     /* for messages: "train_ae" */
+  const char *dir;       /* <run.dir>/<stage>: checkpoints, metrics.csv */
+  const char *deck_text; /* saved beside each checkpoint */
+  uint64_t model_fingerprint; /* of the deck keys that shape the model */
+  param_registry *params;
+  /* Parameters whose name starts with one of these are frozen (fork.freeze). */
+  int nfrozen;
+  const char *const *frozen_prefixes;
+  adamw_config optim;
+  lr_schedule_kind schedule;
+  int64_t warmup;
+  int64_t epochs, epoch_size, batch_size, accumulation;
+  int64_t valid_size, valid_batch_size;
+  long train_len, valid_len; /* dataset windows */
+  uint64_t seed;
+  bool resume;
+} train_spec;
+
+/* Collective. Validates divisibility (deck errors name the train.* keys),
+ * resumes from <dir>/last when spec->resume and it exists, trains, and leaves
+ * the last and best checkpoints and metrics.csv in spec->dir. Returns the final
+ * validation loss. */
+double train_run(const train_spec *spec, const train_objective *obj);
+
+#endif
