@@ -48,7 +48,7 @@ CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 ifeq ($(CUDA),1)
 CFLAGS += -DLOLA_CUDA -I$(CUDA_HOME)/include
 NVCCFLAGS ?= -O2 -g -std=c++17 -gencode arch=compute_90,code=[sm_90,compute_90] \
-             -Xcompiler -Wall,-Wextra,-Werror -I. -I$(CUDA_HOME)/include -DLOLA_CUDA
+             --Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror -I. -I$(CUDA_HOME)/include -DLOLA_CUDA
 LDLIBS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib -lcudart -lcublas -lcublasLt -lnccl -lstdc++ \
           -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib
 CU_SRC := $(wildcard kernels/cuda/*.cu)
@@ -60,10 +60,11 @@ UNIT_SRC := $(wildcard regression/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 E2E_SRC := $(wildcard regression/e2e/*.c)
 E2E_BIN := $(E2E_SRC:regression/e2e/%.c=$(BUILD)/e2e/%)
+GPU_BIN := $(if $(filter 1,$(CUDA)),$(BUILD)/gpu/check_kernels)
 BENCH_SRC := $(wildcard regression/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:regression/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps check unit e2e demo bench clean format lint regression
+.PHONY: all deps check unit e2e demo bench clean format lint regression gpu
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/lola
@@ -98,6 +99,14 @@ $(BUILD)/bench/%: regression/bench/%.c $(BUILD)/liblola.a
 $(BUILD)/e2e/%: regression/e2e/%.c $(BUILD)/liblola.a
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# GPU checks link only what they use (no MPI, no HDF5), so they run on bare GPU machines.
+$(BUILD)/gpu/%: regression/gpu/%.c $(BUILD)/liblola.a
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	@$(MPICC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed $^ $(LDLIBS) -o $@
+
+gpu: $(BUILD)/lola $(GPU_BIN)
 
 deps:
 	@bash regression/deps.sh $(DEBIAN_PACKAGES)

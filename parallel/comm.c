@@ -7,6 +7,14 @@
 static lola_comm the_comm = {.rank = 0, .size = 1, .local_rank = 0, .local_size = 1, .node = 0, .nodes = 1};
 static int comm_ready;
 
+static void abort_job(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
+
+static void finish(void) {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
 void comm_init(int *argc, char ***argv) {
   int provided = 0;
   MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
@@ -29,11 +37,14 @@ void comm_init(int *argc, char ***argv) {
   c->node = node;
   MPI_Allreduce(&is_leader, &c->nodes, 1, MPI_INT, MPI_SUM, c->world);
   comm_ready = 1;
+  lola_error_job job = {.rank = c->rank, .size = c->size, .abort_job = abort_job, .finish = finish};
+  lola_error_set_job(&job);
 }
 
 void comm_finalize(void) {
   if (!comm_ready) return;
   MPI_Comm_free(&the_comm.local);
+  lola_error_set_job(NULL);
   MPI_Finalize();
   comm_ready = 0;
 }

@@ -1,14 +1,17 @@
 #include "error.h"
 
-#include <mpi.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../parallel/comm.h"
-
 static lola_error_trap *active_trap;
+static lola_error_job job = {.rank = 0, .size = 1};
+
+void lola_error_set_job(const lola_error_job *j) {
+  lola_error_job none = {.rank = 0, .size = 1};
+  job = j ? *j : none;
+}
 
 void lola_set_error_trap(lola_error_trap *trap) { active_trap = trap; }
 
@@ -23,8 +26,8 @@ static noreturn void trap_or_return(int code, const char *fmt, va_list ap) {
 static void print_message(const char *fmt, va_list ap) {
   char text[4096];
   vsnprintf(text, sizeof text, fmt, ap);
-  if (comm_size() > 1 && comm_rank() != 0)
-    fprintf(stderr, "lola: error (rank %d): %s\n", comm_rank(), text);
+  if (job.size > 1 && job.rank != 0)
+    fprintf(stderr, "lola: error (rank %d): %s\n", job.rank, text);
   else
     fprintf(stderr, "lola: error: %s\n", text);
   fflush(stderr);
@@ -36,11 +39,8 @@ noreturn void lola_die(int code, const char *fmt, ...) {
   if (active_trap) trap_or_return(code, fmt, ap);
   print_message(fmt, ap);
   va_end(ap);
-  int initialized = 0, finalized = 0;
-  MPI_Initialized(&initialized);
-  MPI_Finalized(&finalized);
-  if (initialized && !finalized && comm_size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
-  if (initialized && !finalized) MPI_Finalize();
+  if (job.size > 1 && job.abort_job) job.abort_job(code);
+  if (job.finish) job.finish();
   exit(code);
 }
 
@@ -48,12 +48,9 @@ noreturn void lola_die_collective(int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   if (active_trap) trap_or_return(code, fmt, ap);
-  if (comm_rank() == 0) print_message(fmt, ap);
+  if (job.rank == 0) print_message(fmt, ap);
   va_end(ap);
-  int initialized = 0, finalized = 0;
-  MPI_Initialized(&initialized);
-  MPI_Finalized(&finalized);
-  if (initialized && !finalized) MPI_Finalize();
+  if (job.finish) job.finish();
   exit(code);
 }
 

@@ -23,6 +23,16 @@ noreturn void lola_die_collective(int code, const char *fmt, ...)
 void *lola_malloc(size_t bytes, const char *what);
 void *lola_calloc(size_t count, size_t size, const char *what);
 
+/* How a fatal error ends the job. The communicator layer (parallel/comm.c)
+ * installs this once MPI is up; before that, or in programs without MPI, an
+ * error prints and exits. */
+typedef struct {
+  int rank, size;
+  void (*abort_job)(int code); /* end every rank now (MPI_Abort) */
+  void (*finish)(void);        /* this rank's clean MPI shutdown before exit */
+} lola_error_job;
+void lola_error_set_job(const lola_error_job *job); /* NULL: back to print-and-exit */
+
 /* Tests only: while a trap is set, lola_die and lola_die_collective copy their
  * message and exit code into it and longjmp to `env` instead of exiting. */
 #include <setjmp.h>

@@ -1,0 +1,178 @@
+/* Fused multi-head attention (kernels/attention.h semantics): one warp per
+ * query (forward, dq) or per key (dk, dv), an online softmax over the other
+ * side, never a tokens² buffer. Scores are recomputed in the backward from the
+ * saved log-sum-exp. Layout (B, L, H·D); head_dim up to 32·MAX_PER_LANE. */
+#include <math.h>
+
+#include "common.cuh"
+#include "kernels_cuda.h"
+
+enum { WARPS = 4, MAX_PER_LANE = 8 };
+
+__device__ static float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+struct heads {
+  int64_t L, H, D;
+  __device__ int64_t row(int64_t b, int64_t i, int64_t h) const { return ((b * L + i) * H + h) * D; }
+};
+
+__device__ static void load(float *r, const float *p, int64_t D, int lane) {
+  for (int e = 0; e < MAX_PER_LANE; e++) {
+    int64_t d = lane + 32 * e;
+    r[e] = d < D ? p[d] : 0.0f;
+  }
+}
+
+__device__ static float dot(const float *r, const float *p, int64_t D, int lane) {
+  float s = 0;
+  for (int e = 0; e < MAX_PER_LANE; e++) {
+    int64_t d = lane + 32 * e;
+    if (d < D) s += r[e] * p[d];
+  }
+  return warp_sum(s);
+}
+
+__global__ static void fwd(float *y, float *lse, const float *q, const float *k, const float *v, const bool *mask,
+                           heads g, float scale) {
+  int lane = threadIdx.x & 31;
+  int64_t i = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = blockIdx.y, b = bh / g.H, h = bh % g.H;
+  if (i >= g.L) return;
+  float qr[MAX_PER_LANE], acc[MAX_PER_LANE] = {0};
+  load(qr, q + g.row(b, i, h), g.D, lane);
+  float m = -INFINITY, l = 0;
+  for (int64_t j = 0; j < g.L; j++) {
+    if (mask && !mask[i * g.L + j]) continue;
+    float s = dot(qr, k + g.row(b, j, h), g.D, lane) * scale;
+    float mn = fmaxf(m, s), corr = expf(m - mn), p = expf(s - mn);
+    l = l * corr + p;
+    const float *vr = v + g.row(b, j, h);
+    for (int e = 0; e < MAX_PER_LANE; e++) {
+      int64_t d = lane + 32 * e;
+      acc[e] = acc[e] * corr + (d < g.D ? p * vr[d] : 0.0f);
+    }
+    m = mn;
+  }
+  float *yr = y + g.row(b, i, h);
+  for (int e = 0; e < MAX_PER_LANE; e++) {
+    int64_t d = lane + 32 * e;
+    if (d < g.D) yr[d] = l > 0 ? acc[e] / l : 0.0f;
+  }
+  if (lane == 0) lse[(b * g.H + h) * g.L + i] = l > 0 ? m + logf(l) : -INFINITY;
+}
+
+/* delta_i = dy_i · y_i */
+__global__ static void delta(float *dlt, const float *dy, const float *y, heads g) {
+  int lane = threadIdx.x & 31;
+  int64_t i = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = blockIdx.y, b = bh / g.H, h = bh % g.H;
+  if (i >= g.L) return;
+  float r[MAX_PER_LANE];
+  load(r, dy + g.row(b, i, h), g.D, lane);
+  float s = dot(r, y + g.row(b, i, h), g.D, lane);
+  if (lane == 0) dlt[(b * g.H + h) * g.L + i] = s;
+}
+
+__global__ static void grad_q(float *dq, const float *dy, const float *q, const float *k, const float *v,
+                              const float *lse, const float *dlt, const bool *mask, heads g, float scale) {
+  int lane = threadIdx.x & 31;
+  int64_t i = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = blockIdx.y, b = bh / g.H, h = bh % g.H;
+  if (i >= g.L) return;
+  float qr[MAX_PER_LANE], dyr[MAX_PER_LANE], acc[MAX_PER_LANE] = {0};
+  load(qr, q + g.row(b, i, h), g.D, lane);
+  load(dyr, dy + g.row(b, i, h), g.D, lane);
+  float li = lse[bh * g.L + i], di = dlt[bh * g.L + i];
+  for (int64_t j = 0; j < g.L && li > -INFINITY; j++) {
+    if (mask && !mask[i * g.L + j]) continue;
+    float p = expf(dot(qr, k + g.row(b, j, h), g.D, lane) * scale - li);
+    float ds = p * (dot(dyr, v + g.row(b, j, h), g.D, lane) - di);
+    const float *kr = k + g.row(b, j, h);
+    for (int e = 0; e < MAX_PER_LANE; e++) {
+      int64_t d = lane + 32 * e;
+      if (d < g.D) acc[e] += ds * kr[d];
+    }
+  }
+  float *out = dq + g.row(b, i, h);
+  for (int e = 0; e < MAX_PER_LANE; e++) {
+    int64_t d = lane + 32 * e;
+    if (d < g.D) out[d] = acc[e] * scale;
+  }
+}
+
+__global__ static void grad_kv(float *dk, float *dv, const float *dy, const float *q, const float *k,
+                               const float *v, const float *lse, const float *dlt, const bool *mask, heads g,
+                               float scale) {
+  int lane = threadIdx.x & 31;
+  int64_t j = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = blockIdx.y, b = bh / g.H, h = bh % g.H;
+  if (j >= g.L) return;
+  float kr[MAX_PER_LANE], vr[MAX_PER_LANE], ak[MAX_PER_LANE] = {0}, av[MAX_PER_LANE] = {0};
+  load(kr, k + g.row(b, j, h), g.D, lane);
+  load(vr, v + g.row(b, j, h), g.D, lane);
+  for (int64_t i = 0; i < g.L; i++) {
+    float li = lse[bh * g.L + i];
+    if ((mask && !mask[i * g.L + j]) || li == -INFINITY) continue;
+    const float *qi = q + g.row(b, i, h), *dyi = dy + g.row(b, i, h);
+    float p = expf(dot(kr, qi, g.D, lane) * scale - li);
+    float ds = p * (dot(vr, dyi, g.D, lane) - dlt[bh * g.L + i]);
+    for (int e = 0; e < MAX_PER_LANE; e++) {
+      int64_t d = lane + 32 * e;
+      if (d < g.D) {
+        av[e] += p * dyi[d];
+        ak[e] += ds * qi[d];
+      }
+    }
+  }
+  float *ok = dk + g.row(b, j, h), *ov = dv + g.row(b, j, h);
+  for (int e = 0; e < MAX_PER_LANE; e++) {
+    int64_t d = lane + 32 * e;
+    if (d < g.D) {
+      ok[d] = ak[e] * scale;
+      ov[d] = av[e];
+    }
+  }
+}
+
+static dim3 grid_of(int64_t batch, int64_t tokens, int64_t heads_n) {
+  return dim3((unsigned)((tokens + WARPS - 1) / WARPS), (unsigned)(batch * heads_n));
+}
+
+static void check_dim(int64_t head_dim) {
+  if (head_dim > 32 * MAX_PER_LANE)
+    lola_die(1, "CUDA attention: head_dim %lld exceeds %d", (long long)head_dim, 32 * MAX_PER_LANE);
+}
+
+extern "C" void kc_attention_fwd(float *y, float *lse, const float *q, const float *k, const float *v,
+                                 const bool *mask, int64_t batch, int64_t tokens, int64_t heads_n, int64_t head_dim,
+                                 float *work) {
+  (void)work;
+  check_dim(head_dim);
+  heads g = {tokens, heads_n, head_dim};
+  fwd<<<grid_of(batch, tokens, heads_n), 32 * WARPS, 0, kc_stream()>>>(y, lse, q, k, v, mask, g,
+                                                                      1.0f / sqrtf((float)head_dim));
+  KC_LAUNCH_CHECK();
+}
+
+extern "C" void kc_attention_bwd(float *dq, float *dk, float *dv, const float *dy, const float *q, const float *k,
+                                 const float *v, const float *y, const float *lse, const bool *mask, int64_t batch,
+                                 int64_t tokens, int64_t heads_n, int64_t head_dim, float *work) {
+  (void)work;
+  check_dim(head_dim);
+  static float *dlt;
+  static int64_t dlt_size;
+  int64_t need = batch * heads_n * tokens;
+  if (need > dlt_size) { /* grows once to the largest shape, then reused */
+    if (dlt) CUDA_CHECK(cudaFree(dlt));
+    CUDA_CHECK(cudaMalloc(&dlt, sizeof(float) * (size_t)need));
+    dlt_size = need;
+  }
+  heads g = {tokens, heads_n, head_dim};
+  float scale = 1.0f / sqrtf((float)head_dim);
+  dim3 grid = grid_of(batch, tokens, heads_n);
+  delta<<<grid, 32 * WARPS, 0, kc_stream()>>>(dlt, dy, y, g);
+  KC_LAUNCH_CHECK();
+  grad_q<<<grid, 32 * WARPS, 0, kc_stream()>>>(dq, dy, q, k, v, lse, dlt, mask, g, scale);
+  KC_LAUNCH_CHECK();
+  grad_kv<<<grid, 32 * WARPS, 0, kc_stream()>>>(dk, dv, dy, q, k, v, lse, dlt, mask, g, scale);
+  KC_LAUNCH_CHECK();
+}

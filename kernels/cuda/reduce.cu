@@ -1,0 +1,86 @@
+/* Reductions to one value (losses, the gradient norm) and the AdamW update.
+ * Sums run over a fixed grid in a fixed order, so they are deterministic. */
+#include <math.h>
+
+#include "common.cuh"
+#include "kernels_cuda.h"
+
+enum { RED_BLOCKS = 256, RED_THREADS = 256 };
+
+/* part[block] = Σ f(i) over the block's grid-stride share, in double. */
+template <typename F>
+__global__ static void partial_sums(double *part, int64_t n, F f) {
+  __shared__ double s[RED_THREADS];
+  double v = 0;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    v += f(i);
+  s[threadIdx.x] = v;
+  __syncthreads();
+  for (int w = RED_THREADS / 2; w > 0; w >>= 1) {
+    if ((int)threadIdx.x < w) s[threadIdx.x] += s[threadIdx.x + w];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) part[blockIdx.x] = s[0];
+}
+
+template <typename F>
+static double device_sum(int64_t n, F f) {
+  static double *part;
+  if (!part) CUDA_CHECK(cudaMalloc(&part, sizeof(double) * RED_BLOCKS));
+  partial_sums<<<RED_BLOCKS, RED_THREADS, 0, kc_stream()>>>(part, n, f);
+  KC_LAUNCH_CHECK();
+  double host[RED_BLOCKS];
+  CUDA_CHECK(cudaMemcpyAsync(host, part, sizeof host, cudaMemcpyDeviceToHost, kc_stream()));
+  CUDA_CHECK(cudaStreamSynchronize(kc_stream()));
+  double total = 0;
+  for (int b = 0; b < RED_BLOCKS; b++) total += host[b];
+  return total;
+}
+
+struct square_of {
+  const float *g;
+  __device__ double operator()(int64_t i) const { return (double)g[i] * g[i]; }
+};
+struct squared_error {
+  const float *p, *t;
+  __device__ double operator()(int64_t i) const {
+    double d = (double)p[i] - t[i];
+    return d * d;
+  }
+};
+
+extern "C" double kc_global_norm(const float *g, int64_t n) { return sqrt(device_sum(n, square_of{g})); }
+
+extern "C" double kc_mse_fwd(const float *pred, const float *target, int64_t n) {
+  return device_sum(n, squared_error{pred, target}) / (double)n;
+}
+
+__global__ static void mse_bwd(float *dp, const float *p, const float *t, int64_t n, float k) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    dp[i] = k * (p[i] - t[i]);
+}
+
+extern "C" void kc_mse_bwd(float *dpred, const float *pred, const float *target, int64_t n, double dloss) {
+  mse_bwd<<<kc_blocks(n, 256), 256, 0, kc_stream()>>>(dpred, pred, target, n, (float)(2.0 * dloss / (double)n));
+  KC_LAUNCH_CHECK();
+}
+
+__global__ static void adamw(float *p, const float *g, float *m, float *v, int64_t n, float decay, float b1,
+                             float b2, float step_size, float bc2_sqrt, float eps) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    float gi = g[i];
+    float mi = b1 * m[i] + (1.0f - b1) * gi;
+    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
+  }
+}
+
+extern "C" void kc_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, double lr, double beta1,
+                                double beta2, double eps, double weight_decay, int64_t step) {
+  adamw<<<kc_blocks(n, 256), 256, 0, kc_stream()>>>(
+      p, g, m, v, n, (float)(1.0 - lr * weight_decay), (float)beta1, (float)beta2,
+      (float)(lr / (1.0 - pow(beta1, (double)step))), (float)sqrt(1.0 - pow(beta2, (double)step)), (float)eps);
+  KC_LAUNCH_CHECK();
+}

@@ -1,0 +1,19 @@
+/* Device-side timing (CUDA events on the kernels' stream) and the bf16 GEMM peak. */
+#ifndef LOLA_CUDA_TIMING_H
+#define LOLA_CUDA_TIMING_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void kc_timer_start(void);
+double kc_timer_stop_ms(void);
+double kc_bf16_gemm_tflops(int64_t n, int reps);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
