@@ -14,6 +14,7 @@
 #include "deck.h"
 #include "error.h"
 #include "log.h"
+#include "report.h"
 #include "run.h"
 #include "stage.h"
 
@@ -24,6 +25,7 @@ static void usage(FILE *out) {
           "usage: lola DECK [key.path=value ...]   run the stages the deck lists, in order\n"
           "       lola check DECK [overrides]     validate the deck and exit\n"
           "       lola show DECK [overrides]      print the fully resolved deck\n"
+          "       lola report RUN_DIR             the VRMSE table of a run's evaluations\n"
           "       lola --help | --version\n"
           "\n"
           "Run it as a plain process, with mpirun -np N, or with srun. Overrides replace deck\n"
@@ -31,7 +33,8 @@ static void usage(FILE *out) {
           "\n"
           "stages:\n",
           LOLA_VERSION);
-  for (int i = 0; lola_stages[i]; i++) fprintf(out, "  %-16s %s\n", lola_stages[i]->name, lola_stages[i]->summary);
+  for (int i = 0; lola_stages[i]; i++)
+    fprintf(out, "  %-16s %s\n", lola_stages[i]->name, lola_stages[i]->summary);
   fprintf(out, "\nexit codes: 0 success, 1 runtime error, 2 deck or usage error, 3 data error\n");
 }
 
@@ -80,6 +83,13 @@ int main(int argc, char **argv) {
                deck_list_len(d, "stages") == 1 ? "" : "s");
     }
     deck_free(d);
+  } else if (!strcmp(cmd, "report")) {
+    if (argc != 3) lola_die_collective(LOLA_EXIT_DECK, "usage: lola report RUN_DIR");
+    if (comm_rank() == 0) {
+      char path[4096];
+      snprintf(path, sizeof path, "%s/eval/stats.csv", argv[2]);
+      report_vrmse(path, stdout);
+    }
   } else if (cmd[0] == '-') {
     if (comm_rank() == 0) usage(stderr);
     lola_die_collective(LOLA_EXIT_DECK, "unknown option '%s'", cmd);
