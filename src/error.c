@@ -15,7 +15,7 @@ void lola_error_set_job(const lola_error_job *j) {
 
 void lola_set_error_trap(lola_error_trap *trap) { active_trap = trap; }
 
-static noreturn void trap_or_return(int code, const char *fmt, va_list ap) {
+static _Noreturn void trap_or_return(int code, const char *fmt, va_list ap) {
   lola_error_trap *trap = active_trap;
   active_trap = NULL; /* a failing test must not loop back into its own trap */
   trap->code = code;
@@ -33,7 +33,7 @@ static void print_message(const char *fmt, va_list ap) {
   fflush(stderr);
 }
 
-noreturn void lola_die(int code, const char *fmt, ...) {
+_Noreturn void lola_die(int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   if (active_trap) trap_or_return(code, fmt, ap);
@@ -44,7 +44,7 @@ noreturn void lola_die(int code, const char *fmt, ...) {
   exit(code);
 }
 
-noreturn void lola_die_collective(int code, const char *fmt, ...) {
+_Noreturn void lola_die_collective(int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   if (active_trap) trap_or_return(code, fmt, ap);

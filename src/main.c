@@ -4,6 +4,7 @@
  *   lola check DECK [overrides]           validate the deck and exit
  *   lola show DECK [overrides]            print the fully resolved deck
  *   lola --help | --version                                              */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ static void usage(FILE *out) {
           "       lola check DECK [overrides]     validate the deck and exit\n"
           "       lola show DECK [overrides]      print the fully resolved deck\n"
           "       lola report RUN_DIR             the VRMSE table of a run's evaluations\n"
+          "       lola keys                       every deck key (Markdown table)\n"
           "       lola --help | --version\n"
           "\n"
           "Run it as a plain process, with mpirun -np N, or with srun. Overrides replace deck\n"
@@ -36,6 +38,38 @@ static void usage(FILE *out) {
   for (int i = 0; lola_stages[i]; i++)
     fprintf(out, "  %-16s %s\n", lola_stages[i]->name, lola_stages[i]->summary);
   fprintf(out, "\nexit codes: 0 success, 1 runtime error, 2 deck or usage error, 3 data error\n");
+}
+
+static const char *type_name(key_type t) {
+  static const char *const names[] = {"int", "float", "bool", "string", "int list", "float list", "string list"};
+  return names[t];
+}
+
+/* The deck key reference of the README, generated from the stages' declarations. */
+static void print_keys(FILE *out) {
+  int n = 0;
+  const deck_schema *schemas = run_schemas("deck.cfg", &n);
+  fprintf(out, "| key | type | default | range or choices | meaning |\n| --- | --- | --- | --- | --- |\n");
+  for (int i = 0; i < n; i++)
+    for (const deck_key *k = schemas[i].keys; k && k->path; k++) {
+      int seen = 0; /* key tables shared by several stages are listed once */
+      for (int j = 0; j < i && !seen; j++)
+        for (const deck_key *o = schemas[j].keys; o && o->path && !seen; o++) seen = o == k;
+      if (seen) continue;
+      char range[512] = "";
+      if (k->choices) { /* a | inside a Markdown table cell must be escaped */
+        size_t w = 0;
+        for (const char *c = k->choices; *c && w < sizeof range - 3; c++) {
+          if (*c == '|') range[w++] = '\\';
+          range[w++] = *c;
+        }
+        range[w] = '\0';
+      }
+      else if (k->has_min || k->has_max)
+        snprintf(range, sizeof range, "%g .. %g", k->has_min ? k->min : -INFINITY, k->has_max ? k->max : INFINITY);
+      fprintf(out, "| `%s` | %s | %s | %s | %s |\n", k->path, type_name(k->type),
+              k->required ? "required" : k->fallback ? k->fallback : "-", range, k->help ? k->help : "");
+    }
 }
 
 static deck *load(const char *path, int n, char **overrides) {
@@ -83,6 +117,8 @@ int main(int argc, char **argv) {
                deck_list_len(d, "stages") == 1 ? "" : "s");
     }
     deck_free(d);
+  } else if (!strcmp(cmd, "keys")) {
+    if (comm_rank() == 0) print_keys(stdout);
   } else if (!strcmp(cmd, "report")) {
     if (argc != 3) lola_die_collective(LOLA_EXIT_DECK, "usage: lola report RUN_DIR");
     if (comm_rank() == 0) {

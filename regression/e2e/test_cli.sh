@@ -39,4 +39,6 @@ start=$(date +%s)
 expect "fatal error on rank 1 only ends the job with its code" 3 "error \(rank 1\): simulated data error" -- $MPIRUN -np 3 "${LOLA%/lola}/e2e/die_on_one_rank" 1
 took=$(($(date +%s) - start))
 [ "$took" -lt 30 ] && ok "the job ended promptly (${took}s)" || fail "the job took ${took}s to end"
+missing=$("$LOLA" keys | sed -n 's/^| `\([^`]*\)`.*/\1/p' | while read -r k; do grep -qF "\`$k\`" README.md || echo "$k"; done)
+[ -z "$missing" ] && ok "README documents every deck key" || fail "README lacks deck keys (regenerate with lola keys)" "$(echo $missing)"
 finish

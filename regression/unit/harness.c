@@ -61,12 +61,15 @@ const char *harness_tmpdir(void) {
 
 int main(int argc, char **argv) {
   comm_init(&argc, &argv);
+  /* One optional filter: a substring of the test or file name to run, or
+   * "-substring" to run all but those. */
   const char *filter = argc > 1 ? argv[1] : NULL;
   int passed = 0, failed = 0;
   for (int i = 0; i < ntests; i++) {
     const test_case *t = &tests[i];
     if (t->ranks != comm_size()) continue;
-    if (filter && !strstr(t->name, filter) && !strstr(t->file, filter)) continue;
+    if (filter && filter[0] == '-' && (strstr(t->name, filter + 1) || strstr(t->file, filter + 1))) continue;
+    if (filter && filter[0] != '-' && !strstr(t->name, filter) && !strstr(t->file, filter)) continue;
     failures_in_test = 0;
     MPI_Barrier(MPI_COMM_WORLD);
     t->fn();
