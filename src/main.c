@@ -18,6 +18,7 @@
 #include "report.h"
 #include "run.h"
 #include "stage.h"
+#include "well_inspect.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -28,6 +29,7 @@ static void usage(FILE *out) {
           "       lola show DECK [overrides]      print the fully resolved deck\n"
           "       lola report RUN_DIR             the VRMSE table of a run's evaluations\n"
           "       lola keys                       every deck key (Markdown table)\n"
+          "       lola inspect PATH               validate Well HDF5 files and summarise them\n"
           "       lola --help | --version\n"
           "\n"
           "Run it as a plain process, with mpirun -np N, or with srun. Overrides replace deck\n"
@@ -117,6 +119,12 @@ int main(int argc, char **argv) {
                deck_list_len(d, "stages") == 1 ? "" : "s");
     }
     deck_free(d);
+  } else if (!strcmp(cmd, "inspect")) {
+    if (argc != 3) lola_die_collective(LOLA_EXIT_DECK, "usage: lola inspect PATH");
+    size_t len = 0;
+    char *text = well_inspect_report(argv[2], &len);
+    if (comm_rank() == 0) fputs(text, stdout);
+    free(text);
   } else if (!strcmp(cmd, "keys")) {
     if (comm_rank() == 0) print_keys(stdout);
   } else if (!strcmp(cmd, "report")) {

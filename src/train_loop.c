@@ -20,22 +20,24 @@
 static void check_sizes(const train_spec *s) {
   int R = comm_size();
   if (s->batch_size % (s->accumulation * R) != 0)
-    lola_die_collective(LOLA_EXIT_DECK,
-                        "%s: train.batch_size (%lld) must be a multiple of ranks x train.accumulation (%d x %lld)",
-                        s->stage, (long long)s->batch_size, R, (long long)s->accumulation);
+    lola_die_collective(
+        LOLA_EXIT_DECK,
+        "%s: train.batch_size (%lld) must be a multiple of ranks x train.accumulation (%d x %lld)", s->stage,
+        (long long)s->batch_size, R, (long long)s->accumulation);
   if (s->epoch_size % s->batch_size != 0)
-    lola_die_collective(LOLA_EXIT_DECK, "%s: train.epoch_size (%lld) must be a multiple of train.batch_size (%lld)",
-                        s->stage, (long long)s->epoch_size, (long long)s->batch_size);
+    lola_die_collective(LOLA_EXIT_DECK,
+                        "%s: train.epoch_size (%lld) must be a multiple of train.batch_size (%lld)", s->stage,
+                        (long long)s->epoch_size, (long long)s->batch_size);
   if (s->valid_batch_size % R != 0 || s->valid_size % s->valid_batch_size != 0)
     lola_die_collective(LOLA_EXIT_DECK,
                         "%s: valid.batch_size (%lld) must be a multiple of the rank count (%d) and divide "
                         "valid.epoch_size (%lld)",
                         s->stage, (long long)s->valid_batch_size, R, (long long)s->valid_size);
   if (s->batch_size > s->train_len || s->valid_batch_size > s->valid_len)
-    lola_die_collective(LOLA_EXIT_DECK,
-                        "%s: batch sizes (train %lld, valid %lld) exceed the dataset (train %ld, valid %ld windows)",
-                        s->stage, (long long)s->batch_size, (long long)s->valid_batch_size, s->train_len,
-                        s->valid_len);
+    lola_die_collective(
+        LOLA_EXIT_DECK,
+        "%s: batch sizes (train %lld, valid %lld) exceed the dataset (train %ld, valid %ld windows)",
+        s->stage, (long long)s->batch_size, (long long)s->valid_batch_size, s->train_len, s->valid_len);
 }
 
 static bool is_frozen(const train_spec *s, const char *name) {
@@ -63,19 +65,20 @@ static double optimiser_step(const train_spec *s, adamw_state *st, double lr) {
     for (int i = 0; i < r->count; i++) {
       const param_entry *e = &r->entries[i];
       if (is_frozen(s, e->name)) continue;
-      k_adamw_update(r->values + e->offset, r->grads + e->offset, r->m + e->offset, r->v + e->offset, e->numel, lr,
-                     o->beta1, o->beta2, o->eps, o->weight_decay, st->steps);
+      k_adamw_update(r->values + e->offset, r->grads + e->offset, r->m + e->offset, r->v + e->offset,
+                     e->numel, lr, o->beta1, o->beta2, o->eps, o->weight_decay, st->steps);
     }
   }
   params_zero_grad(r);
   return norm;
 }
 
-static double validate(const train_spec *s, const train_objective *obj, dist_sampler *va, long *idx, long *slot) {
+static double validate(const train_spec *s, const train_objective *obj, dist_sampler *va, long *idx,
+                       long *slot) {
   double sums[2] = {0, 0}; /* loss · samples, samples */
   long local = va->local_batch;
   for (long k = 0; k < s->valid_size / s->valid_batch_size; k++) {
-    sampler_step(va, k, idx, slot);
+    dist_sampler_step(va, k, idx, slot);
     sums[0] += obj->loss(obj->user, idx, slot, (int)local, k, false, 0) * (double)local;
     sums[1] += (double)local;
   }
@@ -86,14 +89,16 @@ static double validate(const train_spec *s, const train_objective *obj, dist_sam
 static void resume_from_checkpoint(const train_spec *s, train_counters *c) {
   train_counters found = *c;
   if (!checkpoint_load(s->dir, "last", s->params, &found)) {
-    lola_log("%s: run.resume is set but %s/last holds no checkpoint: starting from scratch", s->stage, s->dir);
+    lola_log("%s: run.resume is set but %s/last holds no checkpoint: starting from scratch", s->stage,
+             s->dir);
     return;
   }
   if (found.ranks != comm_size())
-    lola_die_collective(LOLA_EXIT_DECK,
-                        "%s: cannot resume %s/last on %d ranks: it was written by a %d-rank run (the batch split "
-                        "and so the result depend on it); run again with %d ranks",
-                        s->stage, s->dir, comm_size(), found.ranks, found.ranks);
+    lola_die_collective(
+        LOLA_EXIT_DECK,
+        "%s: cannot resume %s/last on %d ranks: it was written by a %d-rank run (the batch split "
+        "and so the result depend on it); run again with %d ranks",
+        s->stage, s->dir, comm_size(), found.ranks, found.ranks);
   if (found.model_fingerprint != c->model_fingerprint)
     lola_die_collective(LOLA_EXIT_DECK,
                         "%s: cannot resume %s/last: the deck changes the model (its keys differ from the "
@@ -123,8 +128,8 @@ double train_run(const train_spec *s, const train_objective *obj) {
   }
 
   dist_sampler tr, va;
-  sampler_init(&tr, s->train_len, s->batch_size, s->seed, true, rank, R);
-  sampler_init(&va, s->valid_len, s->valid_batch_size, s->seed ^ 0x76616c6964ULL, true, rank, R);
+  dist_sampler_init(&tr, s->train_len, s->batch_size, s->seed, true, rank, R);
+  dist_sampler_init(&va, s->valid_len, s->valid_batch_size, s->seed ^ 0x76616c6964ULL, true, rank, R);
   long local = tr.local_batch > va.local_batch ? tr.local_batch : va.local_batch;
   long *idx = lola_malloc(sizeof(long) * (size_t)local, "batch indices");
   long *slot = lola_malloc(sizeof(long) * (size_t)local, "batch slots");
@@ -138,7 +143,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
     double epoch_start = wall_time(), loss_sum = 0, norm_sum = 0;
     int64_t skipped_before = c.opt.skipped;
     for (int64_t i = 0; i < steps_per_epoch; i++) {
-      sampler_step(&tr, (long)c.step, idx, slot);
+      dist_sampler_step(&tr, (long)c.step, idx, slot);
       double loss = 0;
       for (int64_t j = 0; j < s->accumulation; j++)
         loss += obj->loss(obj->user, idx + j * micro, slot + j * micro, (int)micro, c.step, true,
@@ -152,8 +157,8 @@ double train_run(const train_spec *s, const train_objective *obj) {
       c.step++;
       c.samples += s->batch_size;
       char extra[160];
-      snprintf(extra, sizeof extra, "epoch %lld/%lld loss %.4g lr %.3g", (long long)epoch + 1, (long long)s->epochs,
-               loss, lr);
+      snprintf(extra, sizeof extra, "epoch %lld/%lld loss %.4g lr %.3g", (long long)epoch + 1,
+               (long long)s->epochs, loss, lr);
       progress_update(&p, (epoch - c.epoch) * steps_per_epoch + i + 1, extra);
     }
     valid = validate(s, obj, &va, idx, slot);
@@ -171,7 +176,8 @@ double train_run(const train_spec *s, const train_objective *obj) {
                (long long)c.step, (long long)c.samples, loss_sum / (double)steps_per_epoch, valid,
                norm_sum / (double)steps_per_epoch, (long long)(c.opt.skipped - skipped_before), lr,
                (double)s->epoch_size / took, c.elapsed);
-      metrics_append(csv, "epoch,step,samples,train_loss,valid_loss,grad_norm,skipped,lr,samples_per_s,elapsed", row);
+      metrics_append(
+          csv, "epoch,step,samples,train_loss,valid_loss,grad_norm,skipped,lr,samples_per_s,elapsed", row);
     }
     MPI_Bcast(&c.best_valid, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     MPI_Barrier(MPI_COMM_WORLD);
@@ -182,7 +188,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
   if (isnan(valid)) valid = validate(s, obj, &va, idx, slot); /* resumed a finished run */
   free(idx);
   free(slot);
-  sampler_free(&tr);
-  sampler_free(&va);
+  dist_sampler_free(&tr);
+  dist_sampler_free(&va);
   return valid;
 }

@@ -123,20 +123,25 @@ TEST(deck_reports_every_problem_at_once) {
 }
 
 TEST(deck_include_resolves_against_the_decks_presets) {
+  /* A folder of its own: a presets/ folder beside a deck changes where includes resolve. */
   char dir[1024];
-  snprintf(dir, sizeof dir, "%s/presets/optim", harness_tmpdir());
+  snprintf(dir, sizeof dir, "%s/deck_include/presets/optim", harness_tmpdir());
   make_dirs(dir);
-  write_deck("presets/optim/fast.cfg", "lr = 0.5;\nbatch = 64;\n");
-  deck *d = load("stages = [\"train\"];\ntrain: {\n  @include \"presets/optim/fast.cfg\"\n};\n", 0, NULL);
+  write_deck("deck_include/presets/optim/fast.cfg", "lr = 0.5;\nbatch = 64;\n");
+  const char *text = "stages = [\"train\"];\ntrain: {\n  @include \"presets/optim/fast.cfg\"\n};\n";
+  deck *d = deck_load(write_deck("deck_include/deck.cfg", text), 0, NULL, schemas, 3);
   CHECK_NEAR(deck_float(d, "train.lr"), 0.5, 0);
   CHECK(deck_int(d, "train.batch") == 64);
   char where[1024];
   CHECK(strstr(deck_where(d, "train.lr", where, sizeof where), "presets/optim/fast.cfg:1") != NULL);
   deck_free(d);
   /* An error inside an included preset names the preset and its line. */
-  write_deck("presets/optim/bad.cfg", "lr = 0.5;\nbatchh = 64;\n");
-  CHECK(dies_with("stages = [\"train\"];\ntrain: {\n  @include \"presets/optim/bad.cfg\"\n};\n", 0, NULL,
-                  "presets/optim/bad.cfg:2: unknown key 'train.batchh'"));
+  write_deck("deck_include/presets/optim/bad.cfg", "lr = 0.5;\nbatchh = 64;\n");
+  lola_error_trap trap;
+  const char *bad = "stages = [\"train\"];\ntrain: {\n  @include \"presets/optim/bad.cfg\"\n};\n";
+  CHECK(EXPECT_DIE(trap, LOLA_EXIT_DECK,
+                   deck_load(write_deck("deck_include/deck.cfg", bad), 0, NULL, schemas, 3)));
+  CHECK(strstr(trap.message, "presets/optim/bad.cfg:2: unknown key 'train.batchh'") != NULL);
 }
 
 /* Rank 0 writes the deck into its own scratch folder; the path is only used there. */

@@ -223,20 +223,20 @@ TEST(train_loop_refuses_to_resume_a_different_model) {
  * same AdamW; the distributed loop must follow it to reassociation. */
 static void serial_reference(toy *t, const train_spec *s) {
   dist_sampler tr;
-  sampler_init(&tr, s->train_len, s->batch_size, s->seed, true, 0, 1);
+  dist_sampler_init(&tr, s->train_len, s->batch_size, s->seed, true, 0, 1);
   long idx[64], slot[64];
   adamw_state st = {0};
   int64_t steps_per_epoch = s->epoch_size / s->batch_size;
   for (int64_t e = 0; e < s->epochs; e++) {
     double lr = s->optim.lr * lr_factor(s->schedule, e, s->epochs, s->warmup);
     for (int64_t i = 0; i < steps_per_epoch; i++) {
-      sampler_step(&tr, (long)(e * steps_per_epoch + i), idx, slot);
+      dist_sampler_step(&tr, (long)(e * steps_per_epoch + i), idx, slot);
       toy_loss(t, idx, slot, (int)s->batch_size, e * steps_per_epoch + i, true, 1.0);
       k_adamw_safe_step(&s->optim, &st, lr / s->optim.lr, t->reg.values, t->reg.grads, t->reg.m, t->reg.v,
                         t->reg.total);
     }
   }
-  sampler_free(&tr);
+  dist_sampler_free(&tr);
 }
 
 static void ranks_follow_serial(void) {
