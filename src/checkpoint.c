@@ -27,7 +27,8 @@ const char *checkpoint_weights(const char *stage_dir, const char *name, char *bu
 }
 
 static void remove_tree(const char *dir) {
-  static const char *const files[] = {"model.safetensors", "optimizer.safetensors", "counters.cfg", "deck.cfg"};
+  static const char *const files[] = {"model.safetensors", "optimizer.safetensors", "counters.cfg",
+                                      "deck.cfg"};
   char path[4096];
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     path_join(path, sizeof path, dir, files[i]);
@@ -41,8 +42,8 @@ static int dir_exists(const char *path) {
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-void checkpoint_save(const char *stage_dir, const char *name, const param_registry *r, const train_counters *c,
-                     const char *deck_text) {
+void checkpoint_save(const char *stage_dir, const char *name, const param_registry *r,
+                     const train_counters *c, const char *deck_text) {
   char tmp[4096], final[4096], old[4096], path[4096];
   snprintf(tmp, sizeof tmp, "%s/%s.tmp.%ld", stage_dir, name, (long)getpid());
   snprintf(final, sizeof final, "%s/%s", stage_dir, name);
@@ -55,12 +56,13 @@ void checkpoint_save(const char *stage_dir, const char *name, const param_regist
   path_join(path, sizeof path, tmp, "optimizer.safetensors");
   st_save_optimizer(path, r, &c->opt);
   char text[1024];
-  int len = snprintf(text, sizeof text,
-                     "epoch = %lldL;\nstep = %lldL;\nsamples = %lldL;\nbest_valid = %.17g;\nelapsed = %.17g;\n"
-                     "ranks = %d;\nmodel_fingerprint = \"%016llx\";\n",
-                     (long long)c->epoch, (long long)c->step, (long long)c->samples,
-                     isfinite(c->best_valid) ? c->best_valid : 1e308, c->elapsed, c->ranks,
-                     (unsigned long long)c->model_fingerprint);
+  int len =
+      snprintf(text, sizeof text,
+               "epoch = %lldL;\nstep = %lldL;\nsamples = %lldL;\nbest_valid = %.17g;\nelapsed = %.17g;\n"
+               "ranks = %d;\nmodel_fingerprint = \"%016llx\";\n",
+               (long long)c->epoch, (long long)c->step, (long long)c->samples,
+               isfinite(c->best_valid) ? c->best_valid : 1e308, c->elapsed, c->ranks,
+               (unsigned long long)c->model_fingerprint);
   path_join(path, sizeof path, tmp, "counters.cfg");
   atomic_write(path, text, (size_t)len);
   path_join(path, sizeof path, tmp, "deck.cfg");

@@ -67,7 +67,8 @@ static deck *load_on_root(const char *path, int noverrides, char **overrides, co
     fclose(probe);
     if (!config_read_file(&d->cfg, path)) {
       const char *file = config_error_file(&d->cfg);
-      deck_error_add(errors, "%s:%d: %s", file ? file : path, config_error_line(&d->cfg), config_error_text(&d->cfg));
+      deck_error_add(errors, "%s:%d: %s", file ? file : path, config_error_line(&d->cfg),
+                     config_error_text(&d->cfg));
     }
   }
   if (!errors->count) deck_apply_overrides(&d->cfg, noverrides, overrides, schemas, nschemas, errors);
@@ -156,5 +157,6 @@ void deck_fail(const deck *d, const char *path, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
-  lola_die_collective(LOLA_EXIT_DECK, "%s: key '%s': %s", deck_where(d, path, where, sizeof where), path, text);
+  lola_die_collective(LOLA_EXIT_DECK, "%s: key '%s': %s", deck_where(d, path, where, sizeof where), path,
+                      text);
 }

@@ -11,12 +11,18 @@ static int copy_value(config_setting_t *dst_parent, const char *name, const conf
 
 static int copy_scalar(config_setting_t *dst, const config_setting_t *src) {
   switch (config_setting_type(src)) {
-    case CONFIG_TYPE_INT: return config_setting_set_int(dst, config_setting_get_int(src));
-    case CONFIG_TYPE_INT64: return config_setting_set_int64(dst, config_setting_get_int64(src));
-    case CONFIG_TYPE_FLOAT: return config_setting_set_float(dst, config_setting_get_float(src));
-    case CONFIG_TYPE_BOOL: return config_setting_set_bool(dst, config_setting_get_bool(src));
-    case CONFIG_TYPE_STRING: return config_setting_set_string(dst, config_setting_get_string(src));
-    default: return CONFIG_FALSE;
+    case CONFIG_TYPE_INT:
+      return config_setting_set_int(dst, config_setting_get_int(src));
+    case CONFIG_TYPE_INT64:
+      return config_setting_set_int64(dst, config_setting_get_int64(src));
+    case CONFIG_TYPE_FLOAT:
+      return config_setting_set_float(dst, config_setting_get_float(src));
+    case CONFIG_TYPE_BOOL:
+      return config_setting_set_bool(dst, config_setting_get_bool(src));
+    case CONFIG_TYPE_STRING:
+      return config_setting_set_string(dst, config_setting_get_string(src));
+    default:
+      return CONFIG_FALSE;
   }
 }
 
@@ -136,7 +142,8 @@ void deck_apply_overrides(config_t *cfg, int n, char **overrides, const deck_sch
   for (int i = 0; i < n; i++) {
     const char *eq = strchr(overrides[i], '=');
     if (!eq || eq == overrides[i]) {
-      deck_error_add(errors, "command line: '%s' is not an override of the form key.path=value", overrides[i]);
+      deck_error_add(errors, "command line: '%s' is not an override of the form key.path=value",
+                     overrides[i]);
       continue;
     }
     char *key = strndup(overrides[i], (size_t)(eq - overrides[i]));
@@ -165,7 +172,8 @@ void deck_apply_overrides(config_t *cfg, int n, char **overrides, const deck_sch
       text = strdup(value);
     config_setting_t *s = deck_set_from_text(cfg, key, text);
     if (!s) {
-      deck_error_add(errors, "command line: key '%s' must be %s, not '%s'", key, deck_type_words(k->type), value);
+      deck_error_add(errors, "command line: key '%s' must be %s, not '%s'", key, deck_type_words(k->type),
+                     value);
     } else if (k->type == KEY_FLOAT && config_setting_type(s) == CONFIG_TYPE_INT) {
       /* Typed as declared: 1 becomes 1.0 for a float key. */
       double v = config_setting_get_int(s);

@@ -37,7 +37,8 @@ void deck_setting_where(const config_setting_t *s, const char *deck_path, char *
 void deck_setting_path(const config_setting_t *s, char *buf, size_t n) {
   const char *parts[32];
   int depth = 0;
-  for (const config_setting_t *p = s; p && config_setting_parent(p) && depth < 32; p = config_setting_parent(p))
+  for (const config_setting_t *p = s; p && config_setting_parent(p) && depth < 32;
+       p = config_setting_parent(p))
     parts[depth++] = config_setting_name(p) ? config_setting_name(p) : "[]";
   buf[0] = '\0';
   size_t used = 0;
@@ -93,13 +94,20 @@ const char *deck_schema_suggest(const deck_schema *schemas, int nschemas, const 
 
 const char *deck_type_words(key_type t) {
   switch (t) {
-    case KEY_INT: return "an integer";
-    case KEY_FLOAT: return "a number";
-    case KEY_BOOL: return "true or false";
-    case KEY_STRING: return "a string";
-    case KEY_INT_LIST: return "a list of integers, e.g. [1, 2]";
-    case KEY_FLOAT_LIST: return "a list of numbers, e.g. [0.5, 1.0]";
-    case KEY_STRING_LIST: return "a list of strings, e.g. [\"a\", \"b\"]";
+    case KEY_INT:
+      return "an integer";
+    case KEY_FLOAT:
+      return "a number";
+    case KEY_BOOL:
+      return "true or false";
+    case KEY_STRING:
+      return "a string";
+    case KEY_INT_LIST:
+      return "a list of integers, e.g. [1, 2]";
+    case KEY_FLOAT_LIST:
+      return "a list of numbers, e.g. [0.5, 1.0]";
+    case KEY_STRING_LIST:
+      return "a list of strings, e.g. [\"a\", \"b\"]";
   }
   return "?";
 }

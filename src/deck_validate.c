@@ -19,12 +19,16 @@ static double number_of(const config_setting_t *s) {
 static int scalar_matches(const config_setting_t *s, key_type t) {
   switch (t) {
     case KEY_INT:
-    case KEY_INT_LIST: return is_int(s);
+    case KEY_INT_LIST:
+      return is_int(s);
     case KEY_FLOAT:
-    case KEY_FLOAT_LIST: return is_int(s) || config_setting_type(s) == CONFIG_TYPE_FLOAT;
-    case KEY_BOOL: return config_setting_type(s) == CONFIG_TYPE_BOOL;
+    case KEY_FLOAT_LIST:
+      return is_int(s) || config_setting_type(s) == CONFIG_TYPE_FLOAT;
+    case KEY_BOOL:
+      return config_setting_type(s) == CONFIG_TYPE_BOOL;
     case KEY_STRING:
-    case KEY_STRING_LIST: return config_setting_type(s) == CONFIG_TYPE_STRING;
+    case KEY_STRING_LIST:
+      return config_setting_type(s) == CONFIG_TYPE_STRING;
   }
   return 0;
 }
@@ -41,7 +45,8 @@ static int in_choices(const char *choices, const char *v) {
 }
 
 /* Range and choice checks of one scalar (a list element too). */
-static void check_value(const config_setting_t *s, const deck_key *k, const char *where, deck_errors *errors) {
+static void check_value(const config_setting_t *s, const deck_key *k, const char *where,
+                        deck_errors *errors) {
   if (config_setting_type(s) == CONFIG_TYPE_STRING) {
     const char *v = config_setting_get_string(s);
     if (k->choices && !in_choices(k->choices, v))
@@ -50,7 +55,8 @@ static void check_value(const config_setting_t *s, const deck_key *k, const char
   }
   if (config_setting_type(s) == CONFIG_TYPE_BOOL) return;
   double v = number_of(s);
-  if (!isfinite(v)) deck_error_add(errors, "%s: key '%s': value %g is not finite", where, k->path, v);
+  if (!isfinite(v))
+    deck_error_add(errors, "%s: key '%s': value %g is not finite", where, k->path, v);
   else if (k->has_min && v < k->min)
     deck_error_add(errors, "%s: key '%s': %g is below the minimum %g", where, k->path, v, k->min);
   else if (k->has_max && v > k->max)
@@ -75,8 +81,8 @@ static void check_leaf(const config_setting_t *s, const deck_key *k, const char 
   for (int i = 0; i < config_setting_length(s); i++) {
     const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
     if (!scalar_matches(e, k->type)) {
-      deck_error_add(errors, "%s: key '%s' must be %s (element %d is not)", where, k->path, deck_type_words(k->type),
-                     i);
+      deck_error_add(errors, "%s: key '%s' must be %s (element %d is not)", where, k->path,
+                     deck_type_words(k->type), i);
       return;
     }
     check_value(e, k, where, errors);
@@ -91,8 +97,8 @@ static int is_prefix_of_key(const deck_schema *schemas, int nschemas, const char
   return 0;
 }
 
-static void walk(const config_setting_t *group, const char *deck_path, const deck_schema *schemas, int nschemas,
-                 deck_errors *errors) {
+static void walk(const config_setting_t *group, const char *deck_path, const deck_schema *schemas,
+                 int nschemas, deck_errors *errors) {
   for (int i = 0; i < config_setting_length(group); i++) {
     const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
     char path[512], where[512];

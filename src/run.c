@@ -20,13 +20,19 @@ enum { MAX_SCHEMAS = 128 };
 static char stage_choices[1024];
 
 static deck_key common_keys[] = {
-    {.path = "stages", .type = KEY_STRING_LIST, .required = true, .choices = stage_choices,
+    {.path = "stages",
+     .type = KEY_STRING_LIST,
+     .required = true,
+     .choices = stage_choices,
      .help = "the stages to run, in order"},
-    {.path = "run.dir", .type = KEY_STRING, .fallback = NULL,
-     .help = "where everything the run writes goes"},
-    {.path = "run.resume", .type = KEY_BOOL, .fallback = "false",
+    {.path = "run.dir", .type = KEY_STRING, .fallback = NULL, .help = "where everything the run writes goes"},
+    {.path = "run.resume",
+     .type = KEY_BOOL,
+     .fallback = "false",
      .help = "continue a run from its last checkpoint"},
-    {.path = "run.overwrite", .type = KEY_BOOL, .fallback = "false",
+    {.path = "run.overwrite",
+     .type = KEY_BOOL,
+     .fallback = "false",
      .help = "reuse a run directory that holds a finished run"},
     {.path = NULL},
 };

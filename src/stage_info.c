@@ -31,8 +31,8 @@ static void rank_line(char *buf, size_t n) {
   host[sizeof host - 1] = '\0';
   device_describe(dev, sizeof dev);
   const lola_comm *c = comm();
-  snprintf(buf, n, "rank %3d  node %d (%s)  local %d/%d  threads %d  %s", c->rank, c->node, host, c->local_rank,
-           c->local_size, omp_get_max_threads(), dev);
+  snprintf(buf, n, "rank %3d  node %d (%s)  local %d/%d  threads %d  %s", c->rank, c->node, host,
+           c->local_rank, c->local_size, omp_get_max_threads(), dev);
 }
 
 static void versions(char *buf, size_t n) {
