@@ -41,10 +41,10 @@ int report_vrmse(const char *path, FILE *out) {
   method_row rows[MAX_METHODS];
   int nrows = 0;
   while (getline(&line, &cap, f) > 0) {
-    char *field[64];
+    char *field[64] = {0}, *rest = line;
     int nf = 0;
-    for (char *save = NULL, *tok = strtok_r(line, ",\n", &save); tok && nf < 64; tok = strtok_r(NULL, ",\n", &save))
-      field[nf++] = tok;
+    rest[strcspn(rest, "\n")] = '\0';
+    for (char *tok; nf < 64 && (tok = strsep(&rest, ",")) != NULL;) field[nf++] = tok; /* keeps empty fields */
     int last = 0;
     for (int i = 0; i < 6; i++) last = col[i] > last ? col[i] : last;
     if (nf <= last || strcmp(field[col[3]], "False") != 0) continue;
