@@ -1,0 +1,92 @@
+/* Tensors, arenas and the parameter registry of the neural-network engine.
+ *
+ * Memory is allocated once: an arena is sized when a model and batch size are
+ * known, handed out by bumping a pointer, and reset between steps; nothing is
+ * allocated inside a training step. The registry keeps every parameter, its
+ * gradient and its two AdamW moments in four contiguous float arrays with the
+ * same offsets, so one all-reduce covers every gradient and the optimiser runs
+ * over flat arrays. Parameters carry the dotted names of the reference's
+ * PyTorch state_dict ("encoder.descent.0.0.weight"), which are the tensor
+ * names of our safetensors checkpoints. */
+#ifndef LOLA_TENSOR_H
+#define LOLA_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { TENSOR_MAX_DIMS = 6 };
+
+typedef enum { DT_F32, DT_BF16, DT_F16, DT_I64, DT_BOOL } lola_dtype;
+
+size_t dtype_size(lola_dtype dt);
+const char *dtype_name(lola_dtype dt); /* safetensors spelling: "F32", "BF16", ... */
+
+typedef struct {
+  lola_dtype dtype;
+  int ndim;
+  int64_t shape[TENSOR_MAX_DIMS];
+  void *data;
+} tensor;
+
+int64_t shape_numel(int ndim, const int64_t *shape);
+static inline int64_t tensor_numel(const tensor *t) { return shape_numel(t->ndim, t->shape); }
+/* "(2, 3, 4)" into buf, for messages. */
+const char *shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
+
+/* ---- arenas ---- */
+
+enum { ARENA_ALIGN = 64 }; /* a cache line: every allocation is SIMD-aligned */
+
+typedef struct {
+  char name[64];
+  char *base;
+  size_t capacity, used, high_water;
+} arena;
+
+/* Reserve `bytes` on the heap once; dies naming the arena when it cannot. */
+void arena_init(arena *a, size_t bytes, const char *name);
+/* Bump allocation, ARENA_ALIGN-aligned, uninitialised; dies naming the arena
+ * and the sizes when it is exhausted (it never falls back to the heap). */
+void *arena_alloc(arena *a, size_t bytes);
+float *arena_floats(arena *a, int64_t count);
+tensor arena_tensor(arena *a, lola_dtype dt, int ndim, const int64_t *shape);
+void arena_reset(arena *a); /* forget every allocation; high_water is kept */
+void arena_free(arena *a);
+/* How many times any arena went to the heap since the program started: a
+ * training loop checks that this does not move after its first step. */
+uint64_t arena_heap_allocations(void);
+
+/* ---- parameter registry ---- */
+
+enum { PARAM_NAME_MAX = 160, PARAM_ALIGN_FLOATS = 16 };
+
+typedef struct {
+  char name[PARAM_NAME_MAX];
+  int ndim;
+  int64_t shape[TENSOR_MAX_DIMS];
+  int64_t numel;
+  int64_t offset; /* into values, grads, m and v alike */
+} param_entry;
+
+typedef struct {
+  param_entry *entries;
+  int count, capacity;
+  bool finalized;
+  int64_t total; /* floats in each array, padding included (padding stays 0) */
+  float *values, *grads, *m, *v;
+} param_registry;
+
+void params_init(param_registry *r, int capacity);
+/* Declare a parameter before params_finalize; returns its index. Dies on a
+ * duplicate name, a full registry or a late declaration. */
+int params_add(param_registry *r, const char *name, int ndim, const int64_t *shape);
+/* Allocate the four arrays (zeroed) once every parameter is declared. */
+void params_finalize(param_registry *r);
+int params_find(const param_registry *r, const char *name); /* -1 when absent */
+float *params_value(const param_registry *r, int index);
+float *params_grad(const param_registry *r, int index);
+void params_zero_grad(param_registry *r);
+void params_free(param_registry *r);
+
+#endif
