@@ -14,6 +14,7 @@
 #include "../io/paths.h"
 #include "../io/safetensors.h"
 #include "error.h"
+#include "model_io.h"
 
 uint64_t fingerprint_text(const char *text) {
   uint64_t h = 1469598103934665603ULL;
@@ -43,7 +44,7 @@ static int dir_exists(const char *path) {
 }
 
 void checkpoint_save(const char *stage_dir, const char *name, const param_registry *r,
-                     const train_counters *c, const char *deck_text) {
+                     const param_registry *buffers, const train_counters *c, const char *deck_text) {
   char tmp[4096], final[4096], old[4096], path[4096];
   snprintf(tmp, sizeof tmp, "%s/%s.tmp.%ld", stage_dir, name, (long)getpid());
   snprintf(final, sizeof final, "%s/%s", stage_dir, name);
@@ -52,7 +53,7 @@ void checkpoint_save(const char *stage_dir, const char *name, const param_regist
   make_dirs(tmp);
 
   path_join(path, sizeof path, tmp, "model.safetensors");
-  st_save_params(path, r, NULL);
+  model_save(path, r, buffers, NULL);
   path_join(path, sizeof path, tmp, "optimizer.safetensors");
   st_save_optimizer(path, r, &c->opt);
   char text[1024];
@@ -104,7 +105,8 @@ static bool read_counters(const char *dir, train_counters *c) {
   return ok;
 }
 
-bool checkpoint_load(const char *stage_dir, const char *name, param_registry *r, train_counters *c) {
+bool checkpoint_load(const char *stage_dir, const char *name, param_registry *r, param_registry *buffers,
+                     train_counters *c) {
   char dir[4096], path[4096];
   snprintf(dir, sizeof dir, "%s/%s", stage_dir, name);
   if (!dir_exists(dir)) snprintf(dir, sizeof dir, "%s/%s.old", stage_dir, name); /* crash mid-swap */
@@ -112,7 +114,7 @@ bool checkpoint_load(const char *stage_dir, const char *name, param_registry *r,
   if (!read_counters(dir, c))
     lola_die(LOLA_EXIT_DATA, "checkpoint %s: counters.cfg is missing or malformed", dir);
   path_join(path, sizeof path, dir, "model.safetensors");
-  st_load_params(path, r, true);
+  model_load(path, r, buffers, true, stage_dir);
   path_join(path, sizeof path, dir, "optimizer.safetensors");
   st_load_optimizer(path, r, &c->opt);
   return true;

@@ -1,5 +1,6 @@
 /* Training checkpoints, crash-safe: <stage dir>/<name>/ holds
- *   model.safetensors      weights under the reference's state_dict names
+ *   model.safetensors      parameters and buffers under the reference's state_dict
+ *                          names (torch loads it with strict=True)
  *   optimizer.safetensors  AdamW moments (+ step and skip counts)
  *   counters.cfg           epoch, step, samples, best valid loss, elapsed time,
  *                          rank count and a fingerprint of the model's deck keys
@@ -29,11 +30,13 @@ typedef struct {
 } train_counters;
 
 /* Rank 0 only. Write checkpoint `name` ("last", "best") under `stage_dir`. */
-void checkpoint_save(const char *stage_dir, const char *name, const param_registry *r, const train_counters *c,
-                     const char *deck_text);
+void checkpoint_save(const char *stage_dir, const char *name, const param_registry *params,
+                     const param_registry *buffers, const train_counters *c, const char *deck_text);
 
-/* Any rank. Load it; false when there is none. Weights are loaded strictly. */
-bool checkpoint_load(const char *stage_dir, const char *name, param_registry *r, train_counters *c);
+/* Any rank. Load it; false when there is none. Weights (and buffers, when
+ * given) are loaded strictly. */
+bool checkpoint_load(const char *stage_dir, const char *name, param_registry *params, param_registry *buffers,
+                     train_counters *c);
 
 /* Path of a checkpoint's weights file (caller's buffer). */
 const char *checkpoint_weights(const char *stage_dir, const char *name, char *buf, int n);

@@ -88,7 +88,7 @@ static double validate(const train_spec *s, const train_objective *obj, dist_sam
 
 static void resume_from_checkpoint(const train_spec *s, train_counters *c) {
   train_counters found = *c;
-  if (!checkpoint_load(s->dir, "last", s->params, &found)) {
+  if (!checkpoint_load(s->dir, "last", s->params, s->buffers, &found)) {
     lola_log("%s: run.resume is set but %s/last holds no checkpoint: starting from scratch", s->stage,
              s->dir);
     return;
@@ -168,9 +168,9 @@ double train_run(const train_spec *s, const train_objective *obj) {
     if (rank == 0) {
       if (valid < c.best_valid) {
         c.best_valid = valid;
-        checkpoint_save(s->dir, "best", s->params, &c, s->deck_text);
+        checkpoint_save(s->dir, "best", s->params, s->buffers, &c, s->deck_text);
       }
-      checkpoint_save(s->dir, "last", s->params, &c, s->deck_text);
+      checkpoint_save(s->dir, "last", s->params, s->buffers, &c, s->deck_text);
       char row[512];
       snprintf(row, sizeof row, "%lld,%lld,%lld,%.9g,%.9g,%.9g,%lld,%.9g,%.6g,%.3f", (long long)c.epoch,
                (long long)c.step, (long long)c.samples, loss_sum / (double)steps_per_epoch, valid,

@@ -40,6 +40,7 @@ typedef struct {
   const char *deck_text; /* saved beside each checkpoint */
   uint64_t model_fingerprint; /* of the deck keys that shape the model */
   param_registry *params;
+  param_registry *buffers; /* saved and restored with the weights; may be NULL */
   /* Parameters whose name starts with one of these are frozen (fork.freeze). */
   int nfrozen;
   const char *const *frozen_prefixes;

@@ -121,10 +121,10 @@ TEST(train_loop_converges_and_writes_metrics_and_checkpoints) {
   train_counters c;
   toy u;
   toy_init(&u);
-  CHECK(checkpoint_load(s.dir, "last", &u.reg, &c));
+  CHECK(checkpoint_load(s.dir, "last", &u.reg, NULL, &c));
   CHECK(c.epoch == 30 && c.step == 30 * 4 && c.samples == 30 * 48);
   CHECK(memcmp(u.reg.values, t.reg.values, sizeof(float) * (size_t)t.reg.total) == 0);
-  CHECK(checkpoint_load(s.dir, "best", &u.reg, &c));
+  CHECK(checkpoint_load(s.dir, "best", &u.reg, NULL, &c));
   CHECK(c.best_valid <= valid + 1e-12);
 }
 
@@ -190,7 +190,7 @@ TEST(train_loop_skips_a_step_with_a_non_finite_gradient) {
   train_objective o = objective(&t);
   train_run(&s, &o);
   train_counters c;
-  CHECK(checkpoint_load(s.dir, "last", &u.reg, &c));
+  CHECK(checkpoint_load(s.dir, "last", &u.reg, NULL, &c));
   CHECK(c.opt.skipped == 1 && c.opt.steps == 3 && c.step == 4);
 }
 
