@@ -13,6 +13,10 @@ PKGS := hdf5-openmpi libconfig openblas fftw3f
 DEBIAN_PACKAGES := build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev \
                    libconfig-dev libopenblas-dev libfftw3-dev
 
+# What the tests need beyond the build: the end-to-end scripts read HDF5 and
+# safetensors files with an independent reader (numpy, h5py).
+TEST_PACKAGES := python3 python3-numpy python3-h5py
+
 MPICC ?= mpicc
 NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 CUDA ?= $(if $(NVCC),1,0)
@@ -116,6 +120,7 @@ deps:
 
 # The tests: unit tests on 1, 2 and 3 ranks, then the end-to-end scripts.
 check: deps
+	@bash regression/deps.sh $(TEST_PACKAGES)
 	@$(MAKE) --no-print-directory $(BUILD)/lola $(BUILD)/unit $(E2E_BIN)
 	@BUILD=$(BUILD) SAN=$(SAN) bash regression/run_checks.sh
 

@@ -1,0 +1,42 @@
+/* The data of the emulator stages (train_surrogate, train_diffusion), as the
+ * reference's experiments/train_{surrogate,diffusion}.py build it:
+ *  - with `<g>.ae_run`: the latent caches <ae_run>/cache/<physics>/<split>/ files
+ *    that cache_latents made with that run's autoencoder (a cache recording
+ *    other weights is refused), windows of trajectory.length states
+ *    trajectory.stride apart, used as stored;
+ *  - without: physical windows, augmented and preprocessed.
+ * Each sample is x (C, L, *grid) — the reference's "B L ... C -> B C L ..." —
+ * with its label and a random context mask (src/context_mask.h) keyed by
+ * (seed, RNG_MASK, step, global sample index). */
+#ifndef LOLA_EMULATOR_DATA_H
+#define LOLA_EMULATOR_DATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "context_mask.h"
+#include "deck.h"
+#include "train_data.h"
+
+typedef struct {
+  sample_source train, valid;
+  bool latent;
+  context_config context;
+  int L, C, label_dim, spatial; /* spatial = grid dims + 1 (time) */
+  int64_t shape[4];             /* (L, *grid) */
+  long per_sample;              /* C · L · points */
+  char describe[512];           /* for the fingerprint and messages */
+  bool *known;
+} emulator_data;
+
+/* Collective. Group `g` ("train_surrogate"), data seed `seed`. */
+void emulator_data_open(emulator_data *e, const deck *d, const char *g, uint64_t seed);
+void emulator_data_close(emulator_data *e);
+
+/* Samples items[0..count) of a step into x and mask (count · per_sample) and
+ * label (count · label_dim); sample i has global index first + i. Training
+ * batches are augmented (pixels); `mask_seed` keys the context masks. */
+void emulator_batch(emulator_data *e, const long *items, int count, bool training, int64_t step,
+                    uint64_t first, uint64_t mask_seed, float *x, float *mask, float *label);
+
+#endif

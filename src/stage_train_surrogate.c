@@ -1,0 +1,135 @@
+/* `train_surrogate`: the reference's experiments/train_surrogate.py as a
+ * stage: the masked ViT surrogate (deck group `surrogate`) learns windows of
+ * latent (or physical) trajectories, y = surrogate(x·mask, mask, label), with
+ * the MSE objective mean((x − y)²) over every state, data-parallel over the
+ * ranks. Checkpoints in <run.dir>/train_surrogate/. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../parallel/comm.h"
+#include "dataset_deck.h"
+#include "emulator_data.h"
+#include "error.h"
+#include "log.h"
+#include "stage.h"
+#include "train_common.h"
+#include "vit_deck.h"
+
+static const deck_key surrogate_model_keys[] = {VIT_DECK_KEYS("surrogate"), {.path = NULL}};
+static const deck_key train_surrogate_own_keys[] = {
+    TRAIN_COMMON_KEYS("train_surrogate"), EMULATOR_DATA_KEYS("train_surrogate"), {.path = NULL}};
+static const deck_key *const train_surrogate_keys[] = {dataset_keys, surrogate_model_keys,
+                                                       train_surrogate_own_keys, NULL};
+
+enum { VALID_SALT = 0x76616c };
+
+typedef struct {
+  const train_spec *spec;
+  emulator_data data;
+  surrogate model;
+  param_registry params, buffers;
+  arena act;
+  float *x, *mask, *label, *y, *dy;
+} surrogate_job;
+
+static double surrogate_objective(void *user, const long *items, const long *slot, int count, int64_t step,
+                                  bool backward, double grad_scale) {
+  surrogate_job *j = user;
+  emulator_data *e = &j->data;
+  uint64_t first = train_sample_index(j->spec, step, backward, slot[0]);
+  for (int i = 0; i < count; i++)
+    if (slot[i] != slot[0] + i)
+      lola_die(LOLA_EXIT_RUNTIME, "train_surrogate: batch slots are not contiguous");
+  uint64_t seed = backward ? j->spec->seed : j->spec->seed ^ VALID_SALT;
+  emulator_batch(e, items, count, backward, step, first, seed, j->x, j->mask, j->label);
+  arena_reset(&j->act);
+  nn_mode mode = nn_mode_eval();
+  if (backward)
+    mode = (nn_mode){.training = true,
+                     .key = {.seed = seed, .purpose = RNG_DROPOUT, .step = (uint32_t)step},
+                     .first_sample = first};
+  surrogate_forward(&j->model, &j->params, &j->buffers, &j->act, j->y, j->x, j->mask,
+                    e->label_dim ? j->label : NULL, count, e->shape, &mode);
+  const int64_t n = (int64_t)count * e->per_sample;
+  double sum = 0;
+  for (int64_t k = 0; k < n; k++) {
+    double r = (double)j->y[k] - (double)j->x[k];
+    sum += r * r;
+  }
+  if (backward) {
+    const double scale = 2.0 * grad_scale / (double)n;
+    for (int64_t k = 0; k < n; k++) j->dy[k] = (float)(scale * ((double)j->y[k] - (double)j->x[k]));
+    surrogate_backward(&j->model, &j->params, &j->act, NULL, j->dy);
+  }
+  return sum / (double)n;
+}
+
+static void run_train_surrogate(const run_ctx *ctx) {
+  const deck *d = ctx->deck;
+  train_spec spec;
+  char dir[4200];
+  train_spec_from_deck(&spec, d, "train_surrogate", ctx->run_dir, dir, (int)sizeof dir);
+  surrogate_job j = {.spec = &spec};
+  emulator_data *e = &j.data;
+  emulator_data_open(e, d, "train_surrogate", spec.seed);
+
+  surrogate_config cfg = surrogate_config_from_deck(d, "surrogate", e->C, e->label_dim, e->spatial);
+  params_init(&j.params, 4096);
+  params_init(&j.buffers, 64);
+  surrogate_declare(&j.model, &j.params, &j.buffers, &cfg);
+  params_finalize(&j.params);
+  params_finalize(&j.buffers);
+  surrogate_init(&j.model, &j.params, &j.buffers, (rng_key){.seed = spec.seed, .purpose = RNG_INIT});
+  train_fork(d, "train_surrogate", &j.params, &j.buffers);
+
+  const int R = comm_size();
+  int64_t micro = spec.batch_size / (spec.accumulation * R), vmicro = spec.valid_batch_size / R;
+  int64_t B = micro > vmicro ? micro : vmicro;
+  if (B < 1) B = 1;
+  arena_init(&j.act, surrogate_activation_bytes(&j.model, B, e->shape) + (1u << 20),
+             "train_surrogate activations");
+  size_t n = (size_t)B * (size_t)e->per_sample;
+  j.x = lola_malloc(sizeof(float) * n, "surrogate batch");
+  j.mask = lola_malloc(sizeof(float) * n, "surrogate mask");
+  j.y = lola_malloc(sizeof(float) * n, "surrogate output");
+  j.dy = lola_malloc(sizeof(float) * n, "surrogate output gradient");
+  j.label = lola_malloc(sizeof(float) * (size_t)B * (size_t)(e->label_dim + 1), "surrogate labels");
+
+  char extra[256];
+  snprintf(extra, sizeof extra, "channels=%d;labels=%d;spatial=%d;length=%d", e->C, e->label_dim, e->spatial,
+           e->L);
+  spec.model_fingerprint = deck_keys_fingerprint(d, surrogate_model_keys, extra);
+  spec.params = &j.params;
+  spec.buffers = &j.buffers;
+  spec.train_len = source_len(&e->train);
+  spec.valid_len = source_len(&e->valid);
+  char *text = deck_text(d);
+  spec.deck_text = text;
+  char sbuf[64];
+  lola_log(
+      "train_surrogate: %s; %ld train / %ld valid windows of %s x %d channels, label %d, %lld parameters",
+      e->describe, spec.train_len, spec.valid_len, shape_str(e->spatial, e->shape, sbuf, sizeof sbuf), e->C,
+      e->label_dim, (long long)j.params.total);
+  train_objective obj = {.loss = surrogate_objective, .user = &j};
+  double valid = train_run(&spec, &obj);
+  lola_log("train_surrogate: final validation MSE %.6g; checkpoints in %s", valid, dir);
+
+  free(text);
+  free(j.x);
+  free(j.mask);
+  free(j.y);
+  free(j.dy);
+  free(j.label);
+  arena_free(&j.act);
+  surrogate_free(&j.model);
+  params_free(&j.params);
+  params_free(&j.buffers);
+  emulator_data_close(e);
+  train_spec_free(&spec);
+}
+
+const stage stage_train_surrogate = {"train_surrogate",
+                                     "train the masked ViT surrogate on latent (or physical) trajectories "
+                                     "(experiments/train_surrogate.py)",
+                                     train_surrogate_keys, run_train_surrogate};
