@@ -9,7 +9,8 @@ int64_t eval_scores_workspace(const spectrum_plan *p, int64_t points) {
   return points + 6 * (int64_t)spectrum_bins(p);
 }
 
-static void moments(const float *u, const float *v, int members, int64_t points, double *vbar, field_scores *s) {
+static void moments(const float *u, const float *v, int members, int64_t points, double *vbar,
+                    field_scores *s) {
   double m1 = 0, m2 = 0;
   for (int64_t i = 0; i < points; i++) {
     m1 += u[i];
