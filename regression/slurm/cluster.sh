@@ -31,7 +31,7 @@ slurm_start() {
   ctld_port="$(slurm_free_port)" && slurmd_port="$(slurm_free_port)" ||
     { SLURM_START_ERROR="no free TCP port on 127.0.0.1"; return 1; }
   [ "$ctld_port" != "$slurmd_port" ] || slurmd_port=$((slurmd_port + 1))
-  cpus="$(nproc)"
+  cpus="$(getconf _NPROCESSORS_ONLN)" # not nproc: it follows OMP_NUM_THREADS
   user="$(id -un)"
   mkdir -p "$dir/state" "$dir/spool" "$dir/log"
   SLURM_TEST_DIR="$dir"

@@ -24,8 +24,10 @@ outputs_generate() {
 }
 
 outputs_stats() {
-  local file
-  file="$1/$(deck_saved "$1" stats.output)"
+  local file name
+  # The deck saved last is the last job's, which fills in only its own stage's defaults.
+  name="$(deck_saved "$1" stats.output 2>/dev/null)" || name=stats.cfg
+  file="$1/${name:-stats.cfg}"
   if ! grep -q '^ *mean = \[' "$file" || ! grep -q '^ *std = \[' "$file"; then
     echo "        $file has no mean and std lists"
     return 1
@@ -34,4 +36,24 @@ outputs_stats() {
 
 outputs_inspect() {
   grep -q "valid Well layout" "$1/inspect.txt" || { echo "        $1/inspect.txt does not say the files are valid"; return 1; }
+}
+
+# A training stage leaves its last and best checkpoints and one metrics row per epoch.
+training_outputs() {
+  local dir="$1/$2"
+  for f in last/model.safetensors last/optimizer.safetensors best/model.safetensors metrics.csv; do
+    [ -s "$dir/$f" ] || { echo "        no $dir/$f"; return 1; }
+  done
+}
+outputs_train_ae() { training_outputs "$1" train_ae; }
+outputs_train_surrogate() { training_outputs "$1" train_surrogate; }
+outputs_train_diffusion() { training_outputs "$1" train_diffusion; }
+
+outputs_cache_latents() {
+  [ "$(find "$1/cache" -name '*.hdf5' 2>/dev/null | wc -l)" -gt 0 ] || { echo "        no latent caches under $1/cache"; return 1; }
+}
+
+outputs_eval() {
+  local table="$1/eval/stats.csv"
+  [ "$(wc -l <"$table" 2>/dev/null || echo 0)" -gt 1 ] || { echo "        no rows in $table"; return 1; }
 }
