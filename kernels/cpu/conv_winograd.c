@@ -52,7 +52,6 @@ int64_t conv_winograd_workspace_floats(const conv_geom *g) {
 
 /* U_ξ = G g G^T for every (o, c), stored u[ξ][o][c] (vectorised across (o, c)). */
 K_CLONES static void transform_weights_range(float *u, const float *w, int64_t ld, int64_t i0, int64_t i1) {
-#pragma omp simd
   for (int64_t i = i0; i < i1; i++) {
     const float *k = w + i * 9;
     float t[4][3]; /* G g */
