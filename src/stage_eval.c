@@ -33,6 +33,7 @@
 #include "log.h"
 #include "progress.h"
 #include "rollout.h"
+#include "generate_deck.h"
 #include "stage.h"
 
 /* clang-format off */
@@ -101,6 +102,7 @@ typedef struct {
   long start, rollout;
   uint64_t seed;
   sampler_config sampler;
+  double solver_seconds; /* per stored state, when the data came from this deck's generate; else 0 */
 } eval_opts;
 
 static uint64_t mix64(uint64_t x) { /* splitmix64's finaliser */
@@ -410,6 +412,12 @@ static void evaluate_method(const eval_opts *o, eval_method method, int ae_strid
       "eval: %s: %ld emulated states in %.3g s on %d rank%s: %.4g states/s (%.4g rank-seconds per state)",
       name, states, slowest, R, R == 1 ? "" : "s", (double)states / slowest,
       seconds_total / (double)(states > 0 ? states : 1));
+  if (o->solver_seconds > 0 && states > 0) {
+    /* One emulated state spans `stride` stored states of the solver. */
+    double solver = o->solver_seconds * m.stride, emulator = seconds_total / (double)states;
+    lola_log("eval: %s: the solver takes %.4g s per emulated state (stride %d), the emulator %.4g: speed-up %.3gx",
+             name, solver, m.stride, emulator, solver / emulator);
+  }
 
   free(fields);
   free(counts);
@@ -473,6 +481,25 @@ static void check_emulator(const eval_opts *o, eval_method e) {
               o->start, o->context, stride, back);
 }
 
+/* The solver's seconds per stored state, when this deck generated the data
+ * (it lists the generate stage): rank 0 reruns one test trajectory's first
+ * states; 0 otherwise. */
+static double time_solver(const deck *d) {
+  bool listed = false;
+  for (int i = 0; i < deck_list_len(d, "stages"); i++) listed |= !strcmp(deck_string_at(d, "stages", i), "generate");
+  if (!listed) return 0;
+  generate_config c;
+  generate_config_from_deck(d, &c);
+  double seconds = 0;
+  if (comm_rank() == 0) {
+    int states = c.steps - 1 < 10 ? c.steps - 1 : 10;
+    seconds = states > 0 ? generate_seconds_per_state(&c, states) : 0;
+    if (seconds > 0) lola_log("eval: the generate solver takes %.4g s per stored state (%d states timed)", seconds, states);
+  }
+  MPI_Bcast(&seconds, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  return seconds > 0 ? seconds : 0;
+}
+
 static void run_eval(const run_ctx *ctx) {
   const deck *d = ctx->deck;
   eval_opts o = {.d = d, .target = deck_string(d, "eval.target")};
@@ -514,6 +541,7 @@ static void run_eval(const run_ctx *ctx) {
     }
   }
   MPI_Barrier(MPI_COMM_WORLD);
+  o.solver_seconds = time_solver(d);
   if (o.samples == 1) lola_warn("eval: eval.samples = 1: the spread of a single member is undefined (NaN)");
 
   /* Every model found is checked against the deck before any is evaluated. */

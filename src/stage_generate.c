@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "generate.h"
+#include "generate_deck.h"
 #include "stage.h"
 
 static const deck_key generate_own_keys[] = {
@@ -185,8 +186,7 @@ static void read_rayleigh_benard(const deck *d, generate_config *c) {
   c->cfl = deck_has(d, "generate.cfl") ? deck_float(d, "generate.cfl") : 0.0; /* 0: the solver's default */
 }
 
-static void run_generate(const run_ctx *ctx) {
-  const deck *d = ctx->deck;
+void generate_config_from_deck(const deck *d, generate_config *out) {
   generate_config c = {0};
   const char *physics = deck_string(d, "generate.physics");
   c.physics = strcmp(physics, "rayleigh_benard") == 0 ? GENERATE_RAYLEIGH_BENARD : GENERATE_EULER;
@@ -208,6 +208,12 @@ static void run_generate(const run_ctx *ctx) {
   else
     read_euler(d, &c);
   if (!(c.dt > 0 && isfinite(c.dt))) deck_fail(d, "generate.dt", "%g must be positive", c.dt);
+  *out = c;
+}
+
+static void run_generate(const run_ctx *ctx) {
+  generate_config c;
+  generate_config_from_deck(ctx->deck, &c);
   generate_run(&c);
 }
 
