@@ -136,7 +136,8 @@ double train_run(const train_spec *s, const train_objective *obj) {
 
   double valid = NAN;
   progress p;
-  progress_begin(&p, s->stage, "step", (s->epochs - c.epoch) * steps_per_epoch);
+  const int64_t first_epoch = c.epoch; /* c.epoch advances as epochs finish */
+  progress_begin(&p, s->stage, "step", (s->epochs - first_epoch) * steps_per_epoch);
   double session_start = wall_time(), elapsed_before = c.elapsed;
   for (int64_t epoch = c.epoch; epoch < s->epochs; epoch++) {
     double lr = s->optim.lr * lr_factor(s->schedule, epoch, s->epochs, s->warmup);
@@ -159,7 +160,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
       char extra[160];
       snprintf(extra, sizeof extra, "epoch %lld/%lld loss %.4g lr %.3g", (long long)epoch + 1,
                (long long)s->epochs, loss, lr);
-      progress_update(&p, (epoch - c.epoch) * steps_per_epoch + i + 1, extra);
+      progress_update(&p, (epoch - first_epoch) * steps_per_epoch + i + 1, extra);
     }
     valid = validate(s, obj, &va, idx, slot);
     double took = wall_time() - epoch_start;
