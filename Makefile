@@ -142,7 +142,7 @@ clean:
 	rm -rf build
 
 format:
-	clang-format -i $(shell git ls-files '*.c' '*.h' '*.cu')
+	clang-format -i $(shell git ls-files '*.c' '*.h' '*.cu' '*.cuh')
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

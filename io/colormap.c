@@ -3,8 +3,9 @@
 #include "image.h"
 
 /* matplotlib's viridis at nine evenly spaced points; linear in between. */
-static const uint8_t anchors[9][3] = {{68, 1, 84},    {71, 44, 122},  {59, 81, 139},  {44, 113, 142}, {33, 145, 140},
-                                      {39, 173, 129}, {92, 200, 99},  {170, 220, 50}, {253, 231, 37}};
+static const uint8_t anchors[9][3] = {{68, 1, 84},    {71, 44, 122},  {59, 81, 139},
+                                      {44, 113, 142}, {33, 145, 140}, {39, 173, 129},
+                                      {92, 200, 99},  {170, 220, 50}, {253, 231, 37}};
 
 void colormap_viridis(double v, uint8_t *rgb) {
   if (isnan(v)) {

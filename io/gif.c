@@ -73,8 +73,8 @@ static void put16(FILE *f, int v) {
   fputc((v >> 8) & 0xFF, f);
 }
 
-void gif_write(const char *path, const uint8_t *frames, int count, int width, int height, const uint8_t *palette,
-               int delay_cs) {
+void gif_write(const char *path, const uint8_t *frames, int count, int width, int height,
+               const uint8_t *palette, int delay_cs) {
   int *next = lola_malloc(sizeof(int) * MAX_CODES * 256, "GIF LZW table");
   atomic_file af;
   atomic_open(&af, path);
@@ -85,7 +85,8 @@ void gif_write(const char *path, const uint8_t *frames, int count, int width, in
   fputc(0xF7, f); /* global colour table of 256 entries */
   fputc(0, f), fputc(0, f);
   fwrite(palette, 1, 768, f);
-  static const uint8_t loop[] = {0x21, 0xFF, 11, 'N', 'E', 'T', 'S', 'C', 'A', 'P', 'E', '2', '.', '0', 3, 1, 0, 0, 0};
+  static const uint8_t loop[] = {0x21, 0xFF, 11,  'N', 'E', 'T', 'S', 'C', 'A', 'P',
+                                 'E',  '2',  '.', '0', 3,   1,   0,   0,   0};
   fwrite(loop, 1, sizeof loop, f);
   for (int i = 0; i < count; i++) {
     fputc(0x21, f), fputc(0xF9, f), fputc(4, f), fputc(0, f); /* graphic control: delay */

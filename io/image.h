@@ -12,8 +12,8 @@ void png_write(const char *path, const uint8_t *rgb, int width, int height);
 
 /* frames: count × height × width palette indices; palette: 256 × 3 bytes;
  * delay in hundredths of a second; loops forever. */
-void gif_write(const char *path, const uint8_t *frames, int count, int width, int height, const uint8_t *palette,
-               int delay_cs);
+void gif_write(const char *path, const uint8_t *frames, int count, int width, int height,
+               const uint8_t *palette, int delay_cs);
 
 /* viridis at v in [0, 1] (clamped; NaN maps to black) into rgb[3]. */
 void colormap_viridis(double v, uint8_t *rgb);

@@ -12,17 +12,18 @@
 
 #include "../src/error.h"
 
-static const char *const spectral_names[EVAL_SPECTRAL] = {"psd_rmse_low",  "ccr_rmse_low",  "psd_rmse_mid",
-                                                          "ccr_rmse_mid",  "psd_rmse_high", "ccr_rmse_high",
-                                                          "psd_rmse_top",  "ccr_rmse_top"};
+static const char *const spectral_names[EVAL_SPECTRAL] = {"psd_rmse_low", "ccr_rmse_low",  "psd_rmse_mid",
+                                                          "ccr_rmse_mid", "psd_rmse_high", "ccr_rmse_high",
+                                                          "psd_rmse_top", "ccr_rmse_top"};
 
 char *stats_csv_header(int labels) {
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
-  fputs("run,target,compression,method,settings,guidance,context,overlap,speed,split,index,start,seed,field,"
-        "lead_time,relative,m1,m2,spread,rmse,nrmse,vrmse,invariant",
-        f);
+  fputs(
+      "run,target,compression,method,settings,guidance,context,overlap,speed,split,index,start,seed,field,"
+      "lead_time,relative,m1,m2,spread,rmse,nrmse,vrmse,invariant",
+      f);
   for (int i = 0; i < EVAL_SPECTRAL; i++) fprintf(f, ",%s", spectral_names[i]);
   for (int i = 0; i < labels; i++) fprintf(f, ",label_%d", i);
   fclose(f);
@@ -31,11 +32,13 @@ char *stats_csv_header(int labels) {
 
 void stats_csv_row(char *buf, size_t n, const stats_row_key *k, int field, int64_t lead, bool relative,
                    const field_scores *s) {
-  int w = snprintf(buf, n, "%s,%s,%.9g,%s,%s,%s,%d,%d,%.9g,%s,%lld,%lld,%lld,%d,%lld,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g",
-                   k->run, k->target, k->compression, k->method, k->settings, k->guidance, k->context, k->overlap,
-                   k->speed, k->split, (long long)k->index, (long long)k->start, (long long)k->seed, field,
-                   (long long)lead, relative ? "True" : "False", s->m1, s->m2, s->spread, s->rmse, s->nrmse,
-                   s->vrmse, s->invariant);
+  int w = snprintf(
+      buf, n,
+      "%s,%s,%.9g,%s,%s,%s,%d,%d,%.9g,%s,%lld,%lld,%lld,%d,%lld,%s,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g",
+      k->run, k->target, k->compression, k->method, k->settings, k->guidance, k->context, k->overlap,
+      k->speed, k->split, (long long)k->index, (long long)k->start, (long long)k->seed, field,
+      (long long)lead, relative ? "True" : "False", s->m1, s->m2, s->spread, s->rmse, s->nrmse, s->vrmse,
+      s->invariant);
   for (int i = 0; i < EVAL_SPECTRAL && w > 0 && (size_t)w < n; i++)
     w += snprintf(buf + w, n - (size_t)w, ",%.9g", s->spectral[i]);
   for (int i = 0; i < k->labels && w > 0 && (size_t)w < n; i++)
@@ -57,8 +60,10 @@ void stats_csv_append(const char *path, int labels, const char *text) {
   size_t len = strlen(text), done = 0;
   while (!failed && done < len) {
     ssize_t w = write(fd, text + done, len - done);
-    if (w <= 0) failed = 1;
-    else done += (size_t)w;
+    if (w <= 0)
+      failed = 1;
+    else
+      done += (size_t)w;
   }
   failed |= fsync(fd) != 0;
   flock(fd, LOCK_UN);

@@ -46,7 +46,8 @@ void ae_run_load(const deck *d, const ae_run_ref *r, int64_t channels, int spati
   autoencoder_config cfg;
   autoencoder_config_from_deck(d, channels, spatial, &cfg, NULL);
   autoencoder_create(ae, &cfg);
-  model_load(r->weights, &ae->params, &ae->buffers, true, "autoencoder of the deck's ae group and dataset fields");
+  model_load(r->weights, &ae->params, &ae->buffers, true,
+             "autoencoder of the deck's ae group and dataset fields");
 }
 
 const char *ae_fingerprint_hex(uint64_t fp, char *buf) {

@@ -19,12 +19,12 @@
 #include "tensor.h"
 
 typedef struct {
-  int64_t epoch;      /* epochs finished */
-  int64_t step;       /* optimiser steps taken (skipped ones included) */
-  int64_t samples;    /* training samples consumed */
-  double best_valid;  /* best validation loss so far (inf before the first) */
-  double elapsed;     /* seconds of training so far, over all sessions */
-  int ranks;          /* rank count of the run that wrote it */
+  int64_t epoch;     /* epochs finished */
+  int64_t step;      /* optimiser steps taken (skipped ones included) */
+  int64_t samples;   /* training samples consumed */
+  double best_valid; /* best validation loss so far (inf before the first) */
+  double elapsed;    /* seconds of training so far, over all sessions */
+  int ranks;         /* rank count of the run that wrote it */
   uint64_t model_fingerprint;
   adamw_state opt;
 } train_counters;

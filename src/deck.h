@@ -14,8 +14,8 @@ typedef enum {
   KEY_FLOAT, /* an integer literal is accepted too */
   KEY_BOOL,
   KEY_STRING,
-  KEY_INT_LIST,    /* [1, 2, 3] or (1, 2, 3) */
-  KEY_FLOAT_LIST,  /* integers accepted as elements */
+  KEY_INT_LIST,   /* [1, 2, 3] or (1, 2, 3) */
+  KEY_FLOAT_LIST, /* integers accepted as elements */
   KEY_STRING_LIST,
 } key_type;
 
@@ -48,8 +48,7 @@ typedef struct deck deck;
  * to schemas[0] (the common keys) and to the schemas whose name the deck lists under
  * `stages`. On any error rank 0 prints every problem as file:line: message, and every
  * rank exits with code 2. */
-deck *deck_load(const char *path, int noverrides, char **overrides, const deck_schema *schemas,
-                int nschemas);
+deck *deck_load(const char *path, int noverrides, char **overrides, const deck_schema *schemas, int nschemas);
 void deck_free(deck *d);
 
 /* Typed access to validated keys (defaults already filled in). Asking for a key

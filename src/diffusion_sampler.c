@@ -14,8 +14,14 @@ int sampler_from_name(const char *name) {
 }
 
 sampler_config sampler_defaults(sampler_algorithm algorithm, int steps) {
-  sampler_config c = {.algorithm = algorithm, .steps = steps, .start = 1.0, .stop = 0.0, .eta = 0.0, .order = 3,
-                      .corrections = 1, .delta = 0.01};
+  sampler_config c = {.algorithm = algorithm,
+                      .steps = steps,
+                      .start = 1.0,
+                      .stop = 0.0,
+                      .eta = 0.0,
+                      .order = 3,
+                      .corrections = 1,
+                      .delta = 0.01};
   return c;
 }
 
@@ -96,8 +102,8 @@ void adams_bashforth_coefficients(const double *t, int m, int n, bool exponentia
 }
 
 /* x_s = a_s m + s_s sqrt(1 - tau) (x_t - a_t m)/s_t + s_s sqrt(tau) eps (DDPM/DDIM). */
-static void ddim_step(float *x, const float *mean, const float *eps, int64_t n, double at, double st, double as,
-                      double ss, double tau) {
+static void ddim_step(float *x, const float *mean, const float *eps, int64_t n, double at, double st,
+                      double as, double ss, double tau) {
   double keep = ss * sqrt(1 - tau) / st, noise = ss * sqrt(tau);
   for (int64_t i = 0; i < n; i++)
     x[i] = (float)(as * mean[i] + keep * (x[i] - at * mean[i]) + (eps ? noise * eps[i] : 0.0));
@@ -137,8 +143,8 @@ static void run_multistep(const sampler_config *c, const gaussian_denoiser *d, f
   }
 }
 
-void sampler_run(const sampler_config *c, const gaussian_denoiser *d, float *x, int count, int64_t per, float *work,
-                 uint64_t seed, uint32_t window, const uint64_t *ids) {
+void sampler_run(const sampler_config *c, const gaussian_denoiser *d, float *x, int count, int64_t per,
+                 float *work, uint64_t seed, uint32_t window, const uint64_t *ids) {
   int64_t n = (int64_t)count * per;
   if (c->algorithm == SAMPLER_AB || c->algorithm == SAMPLER_EAB) {
     if (c->order < 1 || c->order > 16) lola_die(LOLA_EXIT_DECK, "sampler: order must be in [1, 16]");
@@ -182,13 +188,15 @@ void sampler_run(const sampler_config *c, const gaussian_denoiser *d, float *x, 
           d->mean(d->user, x, t, mean, count);
           draw_noise(aux, count, per, seed, window, draw++, ids);
           double amp = sqrt(2 * c->delta) * st;
-          for (int64_t e = 0; e < n; e++) x[e] = (float)(x[e] + c->delta * (at * mean[e] - x[e]) + amp * aux[e]);
+          for (int64_t e = 0; e < n; e++)
+            x[e] = (float)(x[e] + c->delta * (at * mean[e] - x[e]) + amp * aux[e]);
         }
         d->mean(d->user, x, t, mean, count);
         ddim_step(x, mean, NULL, n, at, st, as, ss, 0.0);
         break;
       }
-      default: lola_die(LOLA_EXIT_DECK, "sampler: unknown algorithm %d", (int)c->algorithm);
+      default:
+        lola_die(LOLA_EXIT_DECK, "sampler: unknown algorithm %d", (int)c->algorithm);
     }
   }
 }

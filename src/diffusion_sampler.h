@@ -26,16 +26,24 @@ typedef struct {
   void *user;
 } gaussian_denoiser;
 
-typedef enum { SAMPLER_DDPM, SAMPLER_DDIM, SAMPLER_EULER, SAMPLER_HEUN, SAMPLER_AB, SAMPLER_EAB, SAMPLER_PC } sampler_algorithm;
+typedef enum {
+  SAMPLER_DDPM,
+  SAMPLER_DDIM,
+  SAMPLER_EULER,
+  SAMPLER_HEUN,
+  SAMPLER_AB,
+  SAMPLER_EAB,
+  SAMPLER_PC
+} sampler_algorithm;
 
 typedef struct {
   sampler_algorithm algorithm;
-  int steps;           /* T >= 1 */
-  double start, stop;  /* 1 and 0 in the reference */
-  double eta;          /* ddim */
-  int order;           /* ab, eab (azula's default 3) */
-  int corrections;     /* pc (default 1) */
-  double delta;        /* pc (default 0.01) */
+  int steps;          /* T >= 1 */
+  double start, stop; /* 1 and 0 in the reference */
+  double eta;         /* ddim */
+  int order;          /* ab, eab (azula's default 3) */
+  int corrections;    /* pc (default 1) */
+  double delta;       /* pc (default 0.01) */
 } sampler_config;
 
 /* "ddpm", "ddim", "euler", "heun", "ab", "eab", "pc"; -1 when unknown. */
@@ -51,8 +59,8 @@ void sampler_init(const sampler_config *c, const gaussian_denoiser *d, float *x,
                   uint64_t seed, uint32_t window, const uint64_t *ids);
 
 /* Run the reverse process in place on x (count × per). */
-void sampler_run(const sampler_config *c, const gaussian_denoiser *d, float *x, int count, int64_t per, float *work,
-                 uint64_t seed, uint32_t window, const uint64_t *ids);
+void sampler_run(const sampler_config *c, const gaussian_denoiser *d, float *x, int count, int64_t per,
+                 float *work, uint64_t seed, uint32_t window, const uint64_t *ids);
 
 /* The n coefficients of the (exponential when `exponential`) Adams-Bashforth
  * step from t[m-1] to t[m] using z at t[m-n .. m-1] (azula's adams_bashforth and

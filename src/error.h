@@ -11,12 +11,11 @@
 enum { LOLA_EXIT_RUNTIME = 1, LOLA_EXIT_DECK = 2, LOLA_EXIT_DATA = 3 };
 
 /* Print "lola: error: <message>" once and abort the job with `code`. */
-_Noreturn void lola_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+_Noreturn void lola_die(int code, const char *fmt, ...) __attribute__((__noreturn__, format(printf, 2, 3)));
 
 /* Like lola_die, for errors that every rank detects together (deck validation):
  * rank 0 prints, then all ranks finalise MPI and exit with `code` without MPI_Abort. */
-_Noreturn void lola_die_collective(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+_Noreturn void lola_die_collective(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Allocation that never returns NULL: dies with a runtime error naming `what`. */
 void *lola_malloc(size_t bytes, const char *what);

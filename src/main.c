@@ -43,7 +43,8 @@ static void usage(FILE *out) {
 }
 
 static const char *type_name(key_type t) {
-  static const char *const names[] = {"int", "float", "bool", "string", "int list", "float list", "string list"};
+  static const char *const names[] = {"int",      "float",      "bool",       "string",
+                                      "int list", "float list", "string list"};
   return names[t];
 }
 
@@ -66,11 +67,14 @@ static void print_keys(FILE *out) {
           range[w++] = *c;
         }
         range[w] = '\0';
-      }
-      else if (k->has_min || k->has_max)
-        snprintf(range, sizeof range, "%g .. %g", k->has_min ? k->min : -INFINITY, k->has_max ? k->max : INFINITY);
+      } else if (k->has_min || k->has_max)
+        snprintf(range, sizeof range, "%g .. %g", k->has_min ? k->min : -INFINITY,
+                 k->has_max ? k->max : INFINITY);
       fprintf(out, "| `%s` | %s | %s | %s | %s |\n", k->path, type_name(k->type),
-              k->required ? "required" : k->fallback ? k->fallback : "-", range, k->help ? k->help : "");
+              k->required   ? "required"
+              : k->fallback ? k->fallback
+                            : "-",
+              range, k->help ? k->help : "");
     }
 }
 

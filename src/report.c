@@ -44,7 +44,8 @@ int report_vrmse(const char *path, FILE *out) {
     char *field[64] = {0}, *rest = line;
     int nf = 0;
     rest[strcspn(rest, "\n")] = '\0';
-    for (char *tok; nf < 64 && (tok = strsep(&rest, ",")) != NULL;) field[nf++] = tok; /* keeps empty fields */
+    for (char *tok; nf < 64 && (tok = strsep(&rest, ",")) != NULL;)
+      field[nf++] = tok; /* keeps empty fields */
     int last = 0;
     for (int i = 0; i < 6; i++) last = col[i] > last ? col[i] : last;
     if (nf <= last || strcmp(field[col[3]], "False") != 0) continue;

@@ -11,15 +11,18 @@ void rollout_check(const rollout_plan *p) {
   if (p->context < 1) lola_die_collective(LOLA_EXIT_DECK, "eval.context (%d) must be at least 1", p->context);
   if (p->overlap < 1) lola_die_collective(LOLA_EXIT_DECK, "eval.overlap (%d) must be at least 1", p->overlap);
   if (p->window <= p->context)
-    lola_die_collective(LOLA_EXIT_DECK, "eval.context (%d) must be shorter than the emulator's window (%d states)",
+    lola_die_collective(LOLA_EXIT_DECK,
+                        "eval.context (%d) must be shorter than the emulator's window (%d states)",
                         p->context, p->window);
   if (p->window <= p->overlap)
-    lola_die_collective(LOLA_EXIT_DECK, "eval.overlap (%d) must be shorter than the emulator's window (%d states)",
+    lola_die_collective(LOLA_EXIT_DECK,
+                        "eval.overlap (%d) must be shorter than the emulator's window (%d states)",
                         p->overlap, p->window);
   if (crop > p->window || crop <= p->context || crop <= p->overlap)
-    lola_die_collective(LOLA_EXIT_DECK,
-                        "eval.crop (%d) must be at most the window (%d) and longer than context (%d) and overlap (%d)",
-                        crop, p->window, p->context, p->overlap);
+    lola_die_collective(
+        LOLA_EXIT_DECK,
+        "eval.crop (%d) must be at most the window (%d) and longer than context (%d) and overlap (%d)", crop,
+        p->window, p->context, p->overlap);
   if (p->length < p->context)
     lola_die_collective(LOLA_EXIT_DECK, "the rollout (%lld states) is shorter than its context (%d)",
                         (long long)p->length, p->context);

@@ -415,8 +415,9 @@ static void evaluate_method(const eval_opts *o, eval_method method, int ae_strid
   if (o->solver_seconds > 0 && states > 0) {
     /* One emulated state spans `stride` stored states of the solver. */
     double solver = o->solver_seconds * m.stride, emulator = seconds_total / (double)states;
-    lola_log("eval: %s: the solver takes %.4g s per emulated state (stride %d), the emulator %.4g: speed-up %.3gx",
-             name, solver, m.stride, emulator, solver / emulator);
+    lola_log(
+        "eval: %s: the solver takes %.4g s per emulated state (stride %d), the emulator %.4g: speed-up %.3gx",
+        name, solver, m.stride, emulator, solver / emulator);
   }
 
   free(fields);
@@ -486,7 +487,8 @@ static void check_emulator(const eval_opts *o, eval_method e) {
  * states; 0 otherwise. */
 static double time_solver(const deck *d) {
   bool listed = false;
-  for (int i = 0; i < deck_list_len(d, "stages"); i++) listed |= !strcmp(deck_string_at(d, "stages", i), "generate");
+  for (int i = 0; i < deck_list_len(d, "stages"); i++)
+    listed |= !strcmp(deck_string_at(d, "stages", i), "generate");
   if (!listed) return 0;
   generate_config c;
   generate_config_from_deck(d, &c);
@@ -494,7 +496,8 @@ static double time_solver(const deck *d) {
   if (comm_rank() == 0) {
     int states = c.steps - 1 < 10 ? c.steps - 1 : 10;
     seconds = states > 0 ? generate_seconds_per_state(&c, states) : 0;
-    if (seconds > 0) lola_log("eval: the generate solver takes %.4g s per stored state (%d states timed)", seconds, states);
+    if (seconds > 0)
+      lola_log("eval: the generate solver takes %.4g s per stored state (%d states timed)", seconds, states);
   }
   MPI_Bcast(&seconds, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
   return seconds > 0 ? seconds : 0;

@@ -29,15 +29,15 @@ typedef struct {
    * grads. `step` and `global_slot[i]` (the sample's position in the global
    * batch: its sample index is step · batch_size + global_slot[i]) key the
    * sample's randomness. Validation calls it with backward = false. */
-  double (*loss)(void *user, const long *items, const long *global_slot, int count, int64_t step, bool backward,
-                 double grad_scale);
+  double (*loss)(void *user, const long *items, const long *global_slot, int count, int64_t step,
+                 bool backward, double grad_scale);
   void *user;
 } train_objective;
 
 typedef struct {
-  const char *stage;     /* for messages: "train_ae" */
-  const char *dir;       /* <run.dir>/<stage>: checkpoints, metrics.csv */
-  const char *deck_text; /* saved beside each checkpoint */
+  const char *stage;          /* for messages: "train_ae" */
+  const char *dir;            /* <run.dir>/<stage>: checkpoints, metrics.csv */
+  const char *deck_text;      /* saved beside each checkpoint */
   uint64_t model_fingerprint; /* of the deck keys that shape the model */
   param_registry *params;
   param_registry *buffers; /* saved and restored with the weights; may be NULL */

@@ -32,8 +32,9 @@ static patch_geom geom_of(const k_patch_shape *s) {
 
 /* Walk the full-resolution tensor row by row; `to_patched` copies full →
  * patched, otherwise patched → full. */
-static void permute(float *patched, float *full, const float *patched_in, const float *full_in,
-                    const k_patch_shape *s, bool to_patched) {
+/* Copy between the full layout and the patched one: dst is patched when
+ * to_patched, full otherwise (src the other). */
+static void permute(float *dst, const float *src, const k_patch_shape *s, bool to_patched) {
   patch_geom g = geom_of(s);
   const int64_t cells = g.grid[0] * g.grid[1] * g.grid[2];
   const int64_t rows = g.batch * g.channels * g.in[0] * g.in[1];
@@ -52,20 +53,14 @@ static void permute(float *patched, float *full, const float *patched_in, const 
       int64_t at = g.channel_last ? (b * cells + cell) * g.patched_channels + cp
                                   : (b * g.patched_channels + cp) * cells + cell;
       if (to_patched)
-        patched[at] = full_in[full_row + z2];
+        dst[at] = src[full_row + z2];
       else
-        full[full_row + z2] = patched_in[at];
+        dst[full_row + z2] = src[at];
     }
   }
 }
 
-void k_patchify_fwd(float *y, const float *x, const k_patch_shape *s) { permute(y, NULL, NULL, x, s, true); }
-void k_patchify_bwd(float *dx, const float *dy, const k_patch_shape *s) {
-  permute(NULL, dx, dy, NULL, s, false);
-}
-void k_unpatchify_fwd(float *y, const float *x, const k_patch_shape *s) {
-  permute(NULL, y, x, NULL, s, false);
-}
-void k_unpatchify_bwd(float *dx, const float *dy, const k_patch_shape *s) {
-  permute(dx, NULL, NULL, dy, s, true);
-}
+void k_patchify_fwd(float *y, const float *x, const k_patch_shape *s) { permute(y, x, s, true); }
+void k_patchify_bwd(float *dx, const float *dy, const k_patch_shape *s) { permute(dx, dy, s, false); }
+void k_unpatchify_fwd(float *y, const float *x, const k_patch_shape *s) { permute(y, x, s, false); }
+void k_unpatchify_bwd(float *dx, const float *dy, const k_patch_shape *s) { permute(dx, dy, s, true); }

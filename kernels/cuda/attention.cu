@@ -35,8 +35,8 @@ __device__ static float dot(const float *r, const float *p, int64_t D, int lane)
   return warp_sum(s);
 }
 
-__global__ static void fwd(float *y, float *lse, const float *q, const float *k, const float *v, const bool *mask,
-                           heads g, float scale) {
+__global__ static void fwd(float *y, float *lse, const float *q, const float *k, const float *v,
+                           const bool *mask, heads g, float scale) {
   int lane = threadIdx.x & 31;
   int64_t i = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = blockIdx.y, b = bh / g.H, h = bh % g.H;
   if (i >= g.L) return;
@@ -143,19 +143,20 @@ static void check_dim(int64_t head_dim) {
 }
 
 extern "C" void kc_attention_fwd(float *y, float *lse, const float *q, const float *k, const float *v,
-                                 const bool *mask, int64_t batch, int64_t tokens, int64_t heads_n, int64_t head_dim,
-                                 float *work) {
+                                 const bool *mask, int64_t batch, int64_t tokens, int64_t heads_n,
+                                 int64_t head_dim, float *work) {
   (void)work;
   check_dim(head_dim);
   heads g = {tokens, heads_n, head_dim};
   fwd<<<grid_of(batch, tokens, heads_n), 32 * WARPS, 0, kc_stream()>>>(y, lse, q, k, v, mask, g,
-                                                                      1.0f / sqrtf((float)head_dim));
+                                                                       1.0f / sqrtf((float)head_dim));
   KC_LAUNCH_CHECK();
 }
 
-extern "C" void kc_attention_bwd(float *dq, float *dk, float *dv, const float *dy, const float *q, const float *k,
-                                 const float *v, const float *y, const float *lse, const bool *mask, int64_t batch,
-                                 int64_t tokens, int64_t heads_n, int64_t head_dim, float *work) {
+extern "C" void kc_attention_bwd(float *dq, float *dk, float *dv, const float *dy, const float *q,
+                                 const float *k, const float *v, const float *y, const float *lse,
+                                 const bool *mask, int64_t batch, int64_t tokens, int64_t heads_n,
+                                 int64_t head_dim, float *work) {
   (void)work;
   check_dim(head_dim);
   static float *dlt;

@@ -7,16 +7,17 @@
 
 extern "C" void lola_die(int code, const char *fmt, ...);
 
-#define CUDA_CHECK(call)                                                                                 \
-  do {                                                                                                   \
-    cudaError_t err_ = (call);                                                                           \
-    if (err_ != cudaSuccess) lola_die(1, "CUDA error %s at %s:%d: %s", cudaGetErrorName(err_), __FILE__, \
-                                      __LINE__, cudaGetErrorString(err_));                               \
+#define CUDA_CHECK(call)                                                                    \
+  do {                                                                                      \
+    cudaError_t err_ = (call);                                                              \
+    if (err_ != cudaSuccess)                                                                \
+      lola_die(1, "CUDA error %s at %s:%d: %s", cudaGetErrorName(err_), __FILE__, __LINE__, \
+               cudaGetErrorString(err_));                                                   \
   } while (0)
 
-#define CUBLAS_CHECK(call)                                                                       \
-  do {                                                                                           \
-    cublasStatus_t st_ = (call);                                                                 \
+#define CUBLAS_CHECK(call)                                                                                   \
+  do {                                                                                                       \
+    cublasStatus_t st_ = (call);                                                                             \
     if (st_ != CUBLAS_STATUS_SUCCESS) lola_die(1, "cuBLAS error %d at %s:%d", (int)st_, __FILE__, __LINE__); \
   } while (0)
 

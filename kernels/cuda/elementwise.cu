@@ -2,8 +2,9 @@
 #include "common.cuh"
 #include "kernels_cuda.h"
 
-#define GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+#define GRID_STRIDE(i, n)                                                   \
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); \
+       i += (int64_t)gridDim.x * blockDim.x)
 
 __global__ static void silu_fwd(float *y, const float *x, int64_t n) {
   GRID_STRIDE(i, n) { y[i] = x[i] / (1.0f + expf(-x[i])); }
@@ -26,11 +27,16 @@ extern "C" void kc_silu_bwd(float *dx, const float *dy, const float *x, int64_t 
 
 __device__ static float saturate(float v, int kind) {
   switch (kind) {
-    case K_SAT_SOFTCLIP: return v / (1.0f + fabsf(v) / 5.0f);
-    case K_SAT_SOFTCLIP2: return v * rsqrtf(1.0f + (v / 5.0f) * (v / 5.0f));
-    case K_SAT_TANH: return 5.0f * tanhf(v / 5.0f);
-    case K_SAT_ARCSINH: return asinhf(v);
-    default: return v;
+    case K_SAT_SOFTCLIP:
+      return v / (1.0f + fabsf(v) / 5.0f);
+    case K_SAT_SOFTCLIP2:
+      return v * rsqrtf(1.0f + (v / 5.0f) * (v / 5.0f));
+    case K_SAT_TANH:
+      return 5.0f * tanhf(v / 5.0f);
+    case K_SAT_ARCSINH:
+      return asinhf(v);
+    default:
+      return v;
   }
 }
 __device__ static float saturate_slope(float v, int kind) {
@@ -47,8 +53,10 @@ __device__ static float saturate_slope(float v, int kind) {
       float t = tanhf(v / 5.0f);
       return 1.0f - t * t;
     }
-    case K_SAT_ARCSINH: return rsqrtf(1.0f + v * v);
-    default: return 1.0f;
+    case K_SAT_ARCSINH:
+      return rsqrtf(1.0f + v * v);
+    default:
+      return 1.0f;
   }
 }
 __global__ static void sat_fwd(float *y, const float *x, int64_t n, int kind) {
@@ -107,10 +115,10 @@ __global__ static void modulate_dvec(float *dscale, float *dshift, const float *
   if (dshift) dshift[b0 * vstride + c] += (float)gt;
 }
 
-extern "C" void kc_modulate_fwd(float *y, const float *x, const float *scale, const float *shift, int64_t vstride,
-                                int64_t B, int64_t C, int64_t S, k_layout layout) {
+extern "C" void kc_modulate_fwd(float *y, const float *x, const float *scale, const float *shift,
+                                int64_t vstride, int64_t B, int64_t C, int64_t S, k_layout layout) {
   modulate_fwd<<<kc_blocks(B * C * S, 256), 256, 0, kc_stream()>>>(y, x, scale, shift, vstride, B, C, S,
-                                                                    (int)layout);
+                                                                   (int)layout);
   KC_LAUNCH_CHECK();
 }
 
@@ -118,13 +126,14 @@ extern "C" void kc_modulate_bwd(float *dx, float *dscale, float *dshift, const f
                                 const float *scale, int64_t vstride, int64_t B, int64_t C, int64_t S,
                                 k_layout layout) {
   if (dx) {
-    modulate_dx<<<kc_blocks(B * C * S, 256), 256, 0, kc_stream()>>>(dx, dy, scale, vstride, B, C, S, (int)layout);
+    modulate_dx<<<kc_blocks(B * C * S, 256), 256, 0, kc_stream()>>>(dx, dy, scale, vstride, B, C, S,
+                                                                    (int)layout);
     KC_LAUNCH_CHECK();
   }
   if (dscale || dshift) {
     int64_t n = (vstride ? B : 1) * C;
     modulate_dvec<<<kc_blocks(n, 128), 128, 0, kc_stream()>>>(dscale, dshift, dy, x, vstride, B, C, S,
-                                                               (int)layout);
+                                                              (int)layout);
     KC_LAUNCH_CHECK();
   }
 }

@@ -34,24 +34,25 @@ void kc_memset0(void *p, size_t bytes);
 
 void kc_linear_fwd(float *y, const float *x, const float *w, const float *b, int64_t rows, int64_t in,
                    int64_t out);
-void kc_linear_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int64_t rows,
-                   int64_t in, int64_t out);
+void kc_linear_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                   int64_t rows, int64_t in, int64_t out);
 
 void kc_silu_fwd(float *y, const float *x, int64_t n);
 void kc_silu_bwd(float *dx, const float *dy, const float *x, int64_t n);
 void kc_saturate_fwd(float *y, const float *x, int64_t n, k_saturation kind);
 void kc_saturate_bwd(float *dx, const float *dy, const float *x, int64_t n, k_saturation kind);
-void kc_modulate_fwd(float *y, const float *x, const float *scale, const float *shift, int64_t vstride, int64_t B,
-                     int64_t C, int64_t S, k_layout layout);
-void kc_modulate_bwd(float *dx, float *dscale, float *dshift, const float *dy, const float *x, const float *scale,
-                     int64_t vstride, int64_t B, int64_t C, int64_t S, k_layout layout);
+void kc_modulate_fwd(float *y, const float *x, const float *scale, const float *shift, int64_t vstride,
+                     int64_t B, int64_t C, int64_t S, k_layout layout);
+void kc_modulate_bwd(float *dx, float *dscale, float *dshift, const float *dy, const float *x,
+                     const float *scale, int64_t vstride, int64_t B, int64_t C, int64_t S, k_layout layout);
 void kc_residual_mix_fwd(float *y, const float *x, const float *r, const float *c, int64_t vstride, int64_t B,
                          int64_t C, int64_t S, k_layout layout);
 void kc_residual_mix_bwd(float *dx, float *dr, float *dc, const float *dy, const float *x, const float *r,
                          const float *c, int64_t vstride, int64_t B, int64_t C, int64_t S, k_layout layout);
 
 void kc_layernorm_fwd(float *y, float *rstd, const float *x, int64_t rows, int64_t dim);
-void kc_layernorm_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t rows, int64_t dim);
+void kc_layernorm_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t rows,
+                      int64_t dim);
 void kc_rmsnorm_fwd(float *y, float *rstd, const float *x, int64_t rows, int64_t dim);
 void kc_rmsnorm_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t rows, int64_t dim);
 

@@ -5,23 +5,27 @@
 
 static cublasComputeType_t compute_type(void) {
   switch (kc_get_precision()) {
-    case KC_TF32: return CUBLAS_COMPUTE_32F_FAST_TF32;
-    case KC_BF16: return CUBLAS_COMPUTE_32F_FAST_16BF; /* bf16 products, fp32 accumulation */
-    default: return CUBLAS_COMPUTE_32F;
+    case KC_TF32:
+      return CUBLAS_COMPUTE_32F_FAST_TF32;
+    case KC_BF16:
+      return CUBLAS_COMPUTE_32F_FAST_16BF; /* bf16 products, fp32 accumulation */
+    default:
+      return CUBLAS_COMPUTE_32F;
   }
 }
 
 /* C (m×n) = op(A)·op(B)·alpha + beta·C, all column-major fp32. */
-static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
-                 int64_t ldb, float beta, float *c, int64_t ldc) {
+static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
   const float alpha = 1.0f;
-  CUBLAS_CHECK(cublasGemmEx(kc_cublas(), ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb ? CUBLAS_OP_T : CUBLAS_OP_N, (int)m,
-                            (int)n, (int)k, &alpha, a, CUDA_R_32F, (int)lda, b, CUDA_R_32F, (int)ldb, &beta, c,
-                            CUDA_R_32F, (int)ldc, compute_type(), CUBLAS_GEMM_DEFAULT));
+  CUBLAS_CHECK(cublasGemmEx(kc_cublas(), ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                            (int)m, (int)n, (int)k, &alpha, a, CUDA_R_32F, (int)lda, b, CUDA_R_32F, (int)ldb,
+                            &beta, c, CUDA_R_32F, (int)ldc, compute_type(), CUBLAS_GEMM_DEFAULT));
 }
 
 __global__ static void add_bias(float *y, const float *b, int64_t rows, int64_t out) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < rows * out; i += (int64_t)gridDim.x * blockDim.x)
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < rows * out;
+       i += (int64_t)gridDim.x * blockDim.x)
     y[i] += b[i % out];
 }
 
@@ -34,8 +38,8 @@ __global__ static void bias_grad(float *db, const float *dy, int64_t rows, int64
   db[o] += (float)s;
 }
 
-extern "C" void kc_linear_fwd(float *y, const float *x, const float *w, const float *b, int64_t rows, int64_t in,
-                              int64_t out) {
+extern "C" void kc_linear_fwd(float *y, const float *x, const float *w, const float *b, int64_t rows,
+                              int64_t in, int64_t out) {
   gemm(true, false, out, rows, in, w, in, x, in, 0.0f, y, out);
   if (b) {
     add_bias<<<kc_blocks(rows * out, 256), 256, 0, kc_stream()>>>(y, b, rows, out);
@@ -43,8 +47,8 @@ extern "C" void kc_linear_fwd(float *y, const float *x, const float *w, const fl
   }
 }
 
-extern "C" void kc_linear_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                              int64_t rows, int64_t in, int64_t out) {
+extern "C" void kc_linear_bwd(float *dx, float *dw, float *db, const float *dy, const float *x,
+                              const float *w, int64_t rows, int64_t in, int64_t out) {
   if (dx) gemm(false, false, in, rows, out, w, in, dy, out, 0.0f, dx, in);
   if (dw) gemm(false, true, in, out, rows, x, in, dy, out, 1.0f, dw, in);
   if (db) {

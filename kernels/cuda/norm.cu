@@ -47,7 +47,8 @@ __global__ static void rows_bwd(float *dx, const float *dy, const float *y, cons
   }
   sdy = block_sum(sdy, shared);
   sdyy = block_sum(sdyy, shared);
-  float mdy = centre ? (float)(sdy / (double)dim) : 0.0f, k = (float)(sdyy / (double)dim), r = rstd[blockIdx.x];
+  float mdy = centre ? (float)(sdy / (double)dim) : 0.0f, k = (float)(sdyy / (double)dim),
+        r = rstd[blockIdx.x];
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) dxr[i] = r * (dyr[i] - mdy - yr[i] * k);
 }
 
@@ -57,8 +58,8 @@ static void launch_fwd(float *y, float *rstd, const float *x, int64_t rows, int6
   KC_LAUNCH_CHECK();
 }
 
-static void launch_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t rows, int64_t dim,
-                       int centre) {
+static void launch_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t rows,
+                       int64_t dim, int centre) {
   if (rows == 0) return;
   rows_bwd<<<(unsigned)rows, NORM_THREADS, 0, kc_stream()>>>(dx, dy, y, rstd, dim, centre);
   KC_LAUNCH_CHECK();

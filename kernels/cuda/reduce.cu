@@ -12,7 +12,8 @@ template <typename F>
 __global__ static void partial_sums(double *part, int64_t n, F f) {
   __shared__ double s[RED_THREADS];
   double v = 0;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
     v += f(i);
   s[threadIdx.x] = v;
   __syncthreads();
@@ -56,18 +57,21 @@ extern "C" double kc_mse_fwd(const float *pred, const float *target, int64_t n) 
 }
 
 __global__ static void mse_bwd(float *dp, const float *p, const float *t, int64_t n, float k) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
     dp[i] = k * (p[i] - t[i]);
 }
 
 extern "C" void kc_mse_bwd(float *dpred, const float *pred, const float *target, int64_t n, double dloss) {
-  mse_bwd<<<kc_blocks(n, 256), 256, 0, kc_stream()>>>(dpred, pred, target, n, (float)(2.0 * dloss / (double)n));
+  mse_bwd<<<kc_blocks(n, 256), 256, 0, kc_stream()>>>(dpred, pred, target, n,
+                                                      (float)(2.0 * dloss / (double)n));
   KC_LAUNCH_CHECK();
 }
 
 __global__ static void adamw(float *p, const float *g, float *m, float *v, int64_t n, float decay, float b1,
                              float b2, float step_size, float bc2_sqrt, float eps) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
     float gi = g[i];
     float mi = b1 * m[i] + (1.0f - b1) * gi;
     float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
@@ -77,10 +81,11 @@ __global__ static void adamw(float *p, const float *g, float *m, float *v, int64
   }
 }
 
-extern "C" void kc_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, double lr, double beta1,
-                                double beta2, double eps, double weight_decay, int64_t step) {
-  adamw<<<kc_blocks(n, 256), 256, 0, kc_stream()>>>(
-      p, g, m, v, n, (float)(1.0 - lr * weight_decay), (float)beta1, (float)beta2,
-      (float)(lr / (1.0 - pow(beta1, (double)step))), (float)sqrt(1.0 - pow(beta2, (double)step)), (float)eps);
+extern "C" void kc_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, double lr,
+                                double beta1, double beta2, double eps, double weight_decay, int64_t step) {
+  adamw<<<kc_blocks(n, 256), 256, 0, kc_stream()>>>(p, g, m, v, n, (float)(1.0 - lr * weight_decay),
+                                                    (float)beta1, (float)beta2,
+                                                    (float)(lr / (1.0 - pow(beta1, (double)step))),
+                                                    (float)sqrt(1.0 - pow(beta2, (double)step)), (float)eps);
   KC_LAUNCH_CHECK();
 }

@@ -6,7 +6,8 @@
 #include "kernels_cuda.h"
 
 __global__ static void uniform(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
     int64_t e = first + i;
     philox4x32_ctr w = rng_block(key, sample, (uint32_t)(e >> 2));
     out[i] = rng_word_to_uniform(w.v[e & 3]);
@@ -14,7 +15,8 @@ __global__ static void uniform(float *out, int64_t n, rng_key key, uint64_t samp
 }
 
 __global__ static void normal(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
     int64_t e = first + i, pair = e >> 1;
     philox4x32_ctr w = rng_block(key, sample, (uint32_t)(pair >> 1));
     int lane = (int)(pair & 1) * 2;

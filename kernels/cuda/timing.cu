@@ -24,7 +24,8 @@ extern "C" double kc_timer_stop_ms(void) {
 }
 
 __global__ static void fill_bf16(__nv_bfloat16 *p, int64_t n) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
     p[i] = __float2bfloat16((float)((i * 2654435761u) % 1000) * 1e-3f - 0.5f);
 }
 
@@ -42,9 +43,9 @@ extern "C" double kc_bf16_gemm_tflops(int64_t n, int reps) {
   double ms = 0;
   for (int r = 0; r < reps + 2; r++) {
     if (r == 2) kc_timer_start();
-    CUBLAS_CHECK(cublasGemmEx(kc_cublas(), CUBLAS_OP_N, CUBLAS_OP_N, (int)n, (int)n, (int)n, &alpha, a, CUDA_R_16BF,
-                              (int)n, b, CUDA_R_16BF, (int)n, &beta, c, CUDA_R_32F, (int)n, CUBLAS_COMPUTE_32F,
-                              CUBLAS_GEMM_DEFAULT));
+    CUBLAS_CHECK(cublasGemmEx(kc_cublas(), CUBLAS_OP_N, CUBLAS_OP_N, (int)n, (int)n, (int)n, &alpha, a,
+                              CUDA_R_16BF, (int)n, b, CUDA_R_16BF, (int)n, &beta, c, CUDA_R_32F, (int)n,
+                              CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   }
   ms = kc_timer_stop_ms() / reps;
   CUDA_CHECK(cudaFree(a));

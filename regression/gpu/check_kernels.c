@@ -70,7 +70,8 @@ static void check_linear(kc_precision p, const char *pname, double tol) {
   k_linear_fwd(y, x, w, b, rows, in, out);
   k_linear_bwd(dx, dw, db, dy, x, w, rows, in, out);
   float *gx = dev(x, rows * in), *gw = dev(w, out * in), *gb = dev(b, out), *gdy = dev(dy, rows * out);
-  float *gy = dev_zero(rows * out), *gdx = dev_zero(rows * in), *gdw = dev_zero(out * in), *gdb = dev_zero(out);
+  float *gy = dev_zero(rows * out), *gdx = dev_zero(rows * in), *gdw = dev_zero(out * in),
+        *gdb = dev_zero(out);
   kc_set_precision(p);
   kc_linear_fwd(gy, gx, gw, gb, rows, in, out);
   kc_linear_bwd(gdx, gdw, gdb, dy ? gdy : NULL, gx, gw, rows, in, out);
@@ -117,7 +118,8 @@ static void check_pointwise(void) {
 static void check_modulation(k_layout layout, int64_t vstride_kind) {
   int64_t B = 3, C = 37, S = 29, n = B * C * S, vstride = vstride_kind ? C : 0, nv = vstride ? B * C : C;
   float *x = host(n), *r = host(n), *dy = host(n), *sc = host(nv), *sh = host(nv);
-  fill(x, n, 7, -1, 1), fill(r, n, 8, -1, 1), fill(dy, n, 9, -1, 1), fill(sc, nv, 10, -1, 1), fill(sh, nv, 11, -1, 1);
+  fill(x, n, 7, -1, 1), fill(r, n, 8, -1, 1), fill(dy, n, 9, -1, 1), fill(sc, nv, 10, -1, 1),
+      fill(sh, nv, 11, -1, 1);
   float *y = host(n), *dx = host(n), *dr = host(n), *dsc = host(nv), *dsh = host(nv);
   float *gx = dev(x, n), *gr = dev(r, n), *gdy = dev(dy, n), *gsc = dev(sc, nv), *gsh = dev(sh, nv);
   float *gy = dev_zero(n), *gdx = dev_zero(n), *gdr = dev_zero(n), *gdsc = dev_zero(nv), *gdsh = dev_zero(nv);
@@ -184,7 +186,8 @@ static void check_attention(bool masked) {
   float *work = host((size_t)k_attention_workspace_floats(L, D));
   k_attention_fwd(y, lse, q, k, v, mask, B, L, H, D, work);
   k_attention_bwd(dq, dk, dv, dy, q, k, v, y, lse, mask, B, L, H, D, work);
-  float *gq = dev(q, n), *gk = dev(k, n), *gv = dev(v, n), *gdy = dev(dy, n), *gy = dev_zero(n), *glse = dev_zero(nl);
+  float *gq = dev(q, n), *gk = dev(k, n), *gv = dev(v, n), *gdy = dev(dy, n), *gy = dev_zero(n),
+        *glse = dev_zero(nl);
   float *gdq = dev_zero(n), *gdk = dev_zero(n), *gdv = dev_zero(n);
   kc_attention_fwd(gy, glse, gq, gk, gv, gmask, B, L, H, D, NULL);
   kc_attention_bwd(gdq, gdk, gdv, gdy, gq, gk, gv, gy, glse, gmask, B, L, H, D, NULL);
@@ -194,7 +197,8 @@ static void check_attention(bool masked) {
   report("attention", "dq", shape, rel_err(gdq, dq, n), 1e-4);
   report("attention", "dk", shape, rel_err(gdk, dk, n), 1e-4);
   report("attention", "dv", shape, rel_err(gdv, dv, n), 1e-4);
-  free(q), free(k), free(v), free(dy), free(y), free(lse), free(dq), free(dk), free(dv), free(work), free(mask);
+  free(q), free(k), free(v), free(dy), free(y), free(lse), free(dq), free(dk), free(dv), free(work),
+      free(mask);
   kc_free(gq), kc_free(gk), kc_free(gv), kc_free(gdy), kc_free(gy), kc_free(glse), kc_free(gdq), kc_free(gdk);
   kc_free(gdv);
   if (gmask) kc_free(gmask);
@@ -205,7 +209,8 @@ static void check_loss_optim_rng(void) {
   float *p = host(n), *t = host(n), *d = host(n), *m = host(n), *v = host(n), *g = host(n);
   fill(p, n, 18, -1, 1), fill(t, n, 19, -1, 1), fill(g, n, 20, -1, 1), fill(m, n, 21, -0.1f, 0.1f);
   fill(v, n, 22, 0, 0.01f);
-  float *gp = dev(p, n), *gt = dev(t, n), *gd = dev_zero(n), *gm = dev(m, n), *gv = dev(v, n), *gg = dev(g, n);
+  float *gp = dev(p, n), *gt = dev(t, n), *gd = dev_zero(n), *gm = dev(m, n), *gv = dev(v, n),
+        *gg = dev(g, n);
   double cpu = k_mse_fwd(p, t, n), gpu = kc_mse_fwd(gp, gt, n);
   report("mse", "fwd", "100003", fabs(gpu - cpu) / cpu, 1e-12);
   k_mse_bwd(d, p, t, n, 0.7);
@@ -257,7 +262,8 @@ static void bench(void) {
   kc_attention_bwd(dq, dk, dv, o, q, k, v, o, lse, NULL, B, L, H, D, NULL);
   double bwd_ms = kc_timer_stop_ms();
   double af = 4.0 * B * H * (double)L * L * D;
-  printf("bench: attention fwd 32x1280x8x128 (fp32)           %8.3f ms %6.1f TFLOP/s\n", fwd_ms, af / fwd_ms / 1e9);
+  printf("bench: attention fwd 32x1280x8x128 (fp32)           %8.3f ms %6.1f TFLOP/s\n", fwd_ms,
+         af / fwd_ms / 1e9);
   printf("bench: attention bwd 32x1280x8x128 (fp32)           %8.3f ms %6.1f TFLOP/s\n", bwd_ms,
          2.5 * af / bwd_ms / 1e9);
   kc_free(q), kc_free(k), kc_free(v), kc_free(o), kc_free(lse), kc_free(dq), kc_free(dk), kc_free(dv);
@@ -283,7 +289,8 @@ int main(int argc, char **argv) {
   cuda_device_describe(0, desc, sizeof desc);
   char ver[256];
   cuda_versions(ver, sizeof ver);
-  printf("device: %s\n%s\n\n%-22s %-10s %-26s %10s %9s\n", desc, ver, "kernel", "what", "shape", "rel.err", "tol");
+  printf("device: %s\n%s\n\n%-22s %-10s %-26s %10s %9s\n", desc, ver, "kernel", "what", "shape", "rel.err",
+         "tol");
   kc_init();
   check_linear(KC_FP32, "fp32", 1e-5);
   check_linear(KC_TF32, "tf32", 5e-3);

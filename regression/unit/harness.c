@@ -53,7 +53,8 @@ static char tmpdir[512];
 const char *harness_tmpdir(void) {
   if (!tmpdir[0]) {
     const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/lola-unit-%ld-r%d", base ? base : "/tmp", (long)getppid(), comm_rank());
+    snprintf(tmpdir, sizeof tmpdir, "%s/lola-unit-%ld-r%d", base ? base : "/tmp", (long)getppid(),
+             comm_rank());
     make_dirs(tmpdir);
   }
   return tmpdir;
@@ -75,8 +76,10 @@ int main(int argc, char **argv) {
     t->fn();
     int any = 0;
     MPI_Allreduce(&failures_in_test, &any, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    if (any) failed++;
-    else passed++;
+    if (any)
+      failed++;
+    else
+      passed++;
     if (comm_rank() == 0) {
       printf("%s %s (%d rank%s)\n", any ? "FAIL" : "ok  ", t->name, comm_size(), comm_size() > 1 ? "s" : "");
       fflush(stdout);

@@ -15,7 +15,13 @@ static const deck_key common[] = {
 };
 static const deck_key train[] = {
     {.path = "train.lr", .type = KEY_FLOAT, .fallback = "1e-3", .has_min = true, .min = 0},
-    {.path = "train.batch", .type = KEY_INT, .required = true, .has_min = true, .min = 1, .has_max = true, .max = 4096},
+    {.path = "train.batch",
+     .type = KEY_INT,
+     .required = true,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 4096},
     {.path = "train.name", .type = KEY_STRING, .fallback = "\"vit\"", .choices = "vit|unet"},
     {.path = "train.amp", .type = KEY_BOOL, .fallback = "false"},
     {.path = "train.levels", .type = KEY_INT_LIST, .fallback = "[1, 2, 3]"},
@@ -52,8 +58,8 @@ TEST(deck_defaults_fill_active_stage_only) {
 }
 
 TEST(deck_overrides_are_typed_as_declared) {
-  char *ov[] = {"train.lr=1", "train.batch=16", "train.name=unet", "train.amp=true", "train.levels=[4,5]",
-                "train.weights=[1, 0.5]", "train.fields=[u, v]"};
+  char *ov[] = {"train.lr=1",         "train.batch=16",         "train.name=unet",    "train.amp=true",
+                "train.levels=[4,5]", "train.weights=[1, 0.5]", "train.fields=[u, v]"};
   deck *d = load("stages = [\"train\"];\ntrain: { batch = 8; lr = 0.1; };\n", 7, ov);
   CHECK_NEAR(deck_float(d, "train.lr"), 1.0, 0);
   char *text = deck_text(d);
@@ -96,13 +102,15 @@ TEST(deck_errors_name_file_line_and_key) {
                   "deck.cfg:2: key 'train.batch' must be an integer"));
   CHECK(dies_with("stages = [\"train\"];\ntrain: { batch = 0; };\n", 0, NULL,
                   "deck.cfg:2: key 'train.batch': 0 is below the minimum 1"));
-  CHECK(dies_with("stages = [\"train\"];\ntrain: { batch = 5000; };\n", 0, NULL, "5000 is above the maximum 4096"));
+  CHECK(dies_with("stages = [\"train\"];\ntrain: { batch = 5000; };\n", 0, NULL,
+                  "5000 is above the maximum 4096"));
   CHECK(dies_with("stages = [\"train\"];\ntrain: { batch = 2; name = \"cnn\"; };\n", 0, NULL,
                   "'cnn' is not one of vit|unet"));
   CHECK(dies_with("stages = [\"train\"];\n", 0, NULL, "missing required key 'train.batch'"));
   CHECK(dies_with("stages = [\"train\"];\ntrain: { batch = 2; levels = [1.5]; };\n", 0, NULL,
                   "key 'train.levels' must be a list of integers"));
-  CHECK(dies_with("stages = [\"train\"];\ntrain: { batch = 2; lr = -1.0; };\n", 0, NULL, "below the minimum 0"));
+  CHECK(dies_with("stages = [\"train\"];\ntrain: { batch = 2; lr = -1.0; };\n", 0, NULL,
+                  "below the minimum 0"));
   CHECK(dies_with("stages = [\"train\"];\ntrain = 3;\n", 0, NULL, "unknown key 'train'"));
   CHECK(dies_with("stages = [\"train\"];\ntrain: { batch: { x = 1; }; };\n", 0, NULL,
                   "key 'train.batch' must be an integer, not a group"));
@@ -117,7 +125,8 @@ TEST(deck_errors_name_file_line_and_key) {
 
 TEST(deck_reports_every_problem_at_once) {
   lola_error_trap trap;
-  CHECK(EXPECT_DIE(trap, LOLA_EXIT_DECK, load("stages = [\"train\"];\ntrain: { bach = 1; lr = \"x\"; };\n", 0, NULL)));
+  CHECK(EXPECT_DIE(trap, LOLA_EXIT_DECK,
+                   load("stages = [\"train\"];\ntrain: { bach = 1; lr = \"x\"; };\n", 0, NULL)));
   CHECK(strstr(trap.message, "2 problems") != NULL);
   CHECK(strstr(trap.message, "train.bach") != NULL && strstr(trap.message, "train.lr") != NULL);
 }

@@ -62,7 +62,8 @@ TEST(diffusion_samplers_reach_the_true_moments) {
     double me, se;
     moments(&c, 4000, &me, &se);
     /* 4000 samples: the sample mean is within ~0.05 sd, the sd within ~4% by chance alone */
-    if (!CHECK(me < 0.06 && se < 0.05)) fprintf(stderr, "  %s: mean err %.3g sd err %.3g\n", names[a], me, se);
+    if (!CHECK(me < 0.06 && se < 0.05))
+      fprintf(stderr, "  %s: mean err %.3g sd err %.3g\n", names[a], me, se);
   }
 }
 
@@ -83,7 +84,8 @@ static double ode_error(const sampler_config *c, int n) {
   for (int i = 0; i < n; i++)
     for (int d = 0; d < DIMS; d++) {
       double v = SD[d] * SD[d];
-      double exact = MU[d] + (x0[i * DIMS + d] - MU[d]) * sqrt(v + s_stop * s_stop) / sqrt(v + s_start * s_start);
+      double exact =
+          MU[d] + (x0[i * DIMS + d] - MU[d]) * sqrt(v + s_stop * s_stop) / sqrt(v + s_start * s_start);
       worst = fmax(worst, fabs(x[i * DIMS + d] - exact) / SD[d]);
     }
   free(x), free(x0), free(work), free(ids);

@@ -61,7 +61,8 @@ TEST(png_round_trips_through_an_independent_reader) {
   for (size_t i = 0; i < out; i++) a = (a + raw[i]) % 65521, s = (s + a) % 65521;
   CHECK(get32(z + pos) == (s << 16 | a));
   int same = 1;
-  for (int y = 0; y < h; y++) same &= raw[y * row] == 0 && !memcmp(raw + y * row + 1, rgb + (size_t)y * w * 3, (size_t)w * 3);
+  for (int y = 0; y < h; y++)
+    same &= raw[y * row] == 0 && !memcmp(raw + y * row + 1, rgb + (size_t)y * w * 3, (size_t)w * 3);
   CHECK(same);
   free(rgb), free(b), free(z), free(raw);
 }
@@ -105,7 +106,8 @@ TEST(gif_frames_decode_to_the_written_pixels) {
   colormap_palette(pal);
   for (int f = 0; f < frames; f++)
     for (int i = 0; i < w * h; i++) /* enough variety to fill the 4096-code table */
-      px[(size_t)f * w * h + i] = f == 2 ? (uint8_t)((i * 2654435761u) >> 24) : (uint8_t)((i / 7 + f * 31) % 256);
+      px[(size_t)f * w * h + i] =
+          f == 2 ? (uint8_t)((i * 2654435761u) >> 24) : (uint8_t)((i / 7 + f * 31) % 256);
   char path[1024];
   snprintf(path, sizeof path, "%s/t.gif", harness_tmpdir());
   gif_write(path, px, frames, w, h, pal, 25);
@@ -138,7 +140,8 @@ TEST(gif_frames_decode_to_the_written_pixels) {
 
 TEST(viridis_runs_from_purple_to_yellow) {
   uint8_t lo[3], mid[3], hi[3], nan_rgb[3];
-  colormap_viridis(0, lo), colormap_viridis(0.5, mid), colormap_viridis(1, hi), colormap_viridis(0.0 / 0.0, nan_rgb);
+  colormap_viridis(0, lo), colormap_viridis(0.5, mid), colormap_viridis(1, hi),
+      colormap_viridis(0.0 / 0.0, nan_rgb);
   CHECK(lo[0] == 68 && lo[2] == 84 && hi[0] == 253 && hi[1] == 231);
   CHECK(mid[1] == 145 && nan_rgb[0] == 0 && nan_rgb[1] == 0);
   /* Perceptual: luminance increases monotonically. */

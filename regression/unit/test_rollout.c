@@ -73,7 +73,8 @@ TEST(rollout_rejects_impossible_plans) {
   lola_error_trap trap;
   rollout_plan p = {.window = 4, .context = 4, .overlap = 1, .length = 10};
   CHECK(EXPECT_DIE(trap, LOLA_EXIT_DECK, rollout_check(&p)));
-  CHECK(strstr(trap.message, "eval.context (4) must be shorter than the emulator's window (4 states)") != NULL);
+  CHECK(strstr(trap.message, "eval.context (4) must be shorter than the emulator's window (4 states)") !=
+        NULL);
   p.context = 1;
   p.overlap = 4;
   CHECK(EXPECT_DIE(trap, LOLA_EXIT_DECK, rollout_check(&p)));

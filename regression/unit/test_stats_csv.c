@@ -18,15 +18,30 @@ static int count_char(const char *s, char c) {
 
 TEST(stats_csv_has_the_reference_columns) {
   char *h = stats_csv_header(2);
-  CHECK(strncmp(h, "run,target,compression,method,settings,guidance,context,overlap,speed,split,index,start,seed,"
-                   "field,lead_time,relative,m1,m2,spread,rmse,nrmse,vrmse,invariant,psd_rmse_low",
-                strlen("run,target,compression,method,settings,guidance,context,overlap,speed,split,index,start,"
-                       "seed,field,lead_time,relative,m1,m2,spread,rmse,nrmse,vrmse,invariant,psd_rmse_low")) == 0);
+  CHECK(strncmp(
+            h,
+            "run,target,compression,method,settings,guidance,context,overlap,speed,split,index,start,seed,"
+            "field,lead_time,relative,m1,m2,spread,rmse,nrmse,vrmse,invariant,psd_rmse_low",
+            strlen("run,target,compression,method,settings,guidance,context,overlap,speed,split,index,start,"
+                   "seed,field,lead_time,relative,m1,m2,spread,rmse,nrmse,vrmse,invariant,psd_rmse_low")) ==
+        0);
   CHECK(count_char(h, ',') == 23 + 8 + 2 - 1);
   float label[2] = {1.4f, 2.0f};
-  stats_row_key k = {.run = "r", .target = "last", .method = "diffusion", .settings = "ab16", .guidance = "None",
-                     .split = "test", .compression = 20, .speed = 0.5, .context = 1, .overlap = 1, .index = 3,
-                     .start = 0, .seed = 0, .labels = 2, .label = label};
+  stats_row_key k = {.run = "r",
+                     .target = "last",
+                     .method = "diffusion",
+                     .settings = "ab16",
+                     .guidance = "None",
+                     .split = "test",
+                     .compression = 20,
+                     .speed = 0.5,
+                     .context = 1,
+                     .overlap = 1,
+                     .index = 3,
+                     .start = 0,
+                     .seed = 0,
+                     .labels = 2,
+                     .label = label};
   field_scores s = {.m1 = 1, .m2 = 2, .spread = 0.5, .rmse = 0.1, .nrmse = 0.2, .vrmse = 0.3, .invariant = 0};
   char row[2048];
   stats_csv_row(row, sizeof row, &k, 4, 12, true, &s);

@@ -34,11 +34,12 @@ static void item(long i, float *x, float *y) {
   *y = (float)t;
 }
 
-static double toy_loss(void *user, const long *items, const long *slot, int count, int64_t step, bool backward,
-                       double scale) {
+static double toy_loss(void *user, const long *items, const long *slot, int count, int64_t step,
+                       bool backward, double scale) {
   (void)slot;
   toy *t = user;
-  if (backward && step == t->die_at_step) lola_die(LOLA_EXIT_RUNTIME, "simulated crash at step %lld", (long long)step);
+  if (backward && step == t->die_at_step)
+    lola_die(LOLA_EXIT_RUNTIME, "simulated crash at step %lld", (long long)step);
   float *w = params_value(&t->reg, 0), *b = params_value(&t->reg, 1);
   float *gw = params_grad(&t->reg, 0), *gb = params_grad(&t->reg, 1);
   double sum = 0;
@@ -202,7 +203,8 @@ TEST(train_loop_rejects_sizes_that_do_not_divide) {
   train_objective o = objective(&t);
   lola_error_trap trap;
   CHECK(EXPECT_DIE(trap, LOLA_EXIT_DECK, train_run(&s, &o)));
-  CHECK(strstr(trap.message, "train.batch_size (12) must be a multiple of ranks x train.accumulation (1 x 5)"));
+  CHECK(
+      strstr(trap.message, "train.batch_size (12) must be a multiple of ranks x train.accumulation (1 x 5)"));
 }
 
 TEST(train_loop_refuses_to_resume_a_different_model) {
