@@ -5,6 +5,6 @@ lola=$1
 deck=$2
 shift 2
 if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
-ranks=$(($(nproc) >= 2 ? 2 : 1))
+ranks=$(($(getconf _NPROCESSORS_ONLN) >= 2 ? 2 : 1)) # not nproc: it follows OMP_NUM_THREADS
 echo "demo: mpirun -np $ranks $lola $deck $*"
 mpirun -np "$ranks" "$lola" "$deck" "$@"
