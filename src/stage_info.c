@@ -63,10 +63,13 @@ static void run_info(const run_ctx *ctx) {
   size_t len = 0;
   FILE *out = open_memstream(&report, &len);
   int per_node = c->size / (c->nodes ? c->nodes : 1);
-  fprintf(out, "lola %s: %d rank%s on %d node%s (%d%s rank%s per node), %d thread%s per rank\n", LOLA_VERSION,
-          c->size, c->size == 1 ? "" : "s", c->nodes, c->nodes == 1 ? "" : "s", per_node,
-          c->size % c->nodes ? " or more" : "", per_node == 1 ? "" : "s", omp_get_max_threads(),
-          omp_get_max_threads() == 1 ? "" : "s");
+  const char *wait = getenv("OMP_WAIT_POLICY");
+  fprintf(
+      out,
+      "lola %s: %d rank%s on %d node%s (%d%s rank%s per node), %d thread%s per rank (OMP_WAIT_POLICY %s)\n",
+      LOLA_VERSION, c->size, c->size == 1 ? "" : "s", c->nodes, c->nodes == 1 ? "" : "s", per_node,
+      c->size % c->nodes ? " or more" : "", per_node == 1 ? "" : "s", omp_get_max_threads(),
+      omp_get_max_threads() == 1 ? "" : "s", wait ? wait : "unset: spinning threads may slow OpenBLAS");
   char v[2048];
   versions(v, sizeof v);
   fputs(v, out);
