@@ -12,9 +12,7 @@ default build. Prints one line per case with the largest relative error
 (max |ours - torch| / max |torch| over each tensor), and exits 1 when a case
 is off by more than 1e-4. --preset-scale adds the vit_small surrogate (512
 channels, 16 blocks, 4 heads) on a small token grid. Skips (exit 0) when torch or the reference is absent."""
-import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -33,38 +31,10 @@ try:
 except Exception as e:  # noqa: BLE001
     print(f"skipped: PyTorch or the reference is not available ({e})")
     sys.exit(0)
+sys.path.insert(0, HERE)
+from st_io import st_read, st_write  # noqa: E402
 
 TOL = 1e-4
-
-
-def st_write(path, tensors, metadata=None):
-    header, blobs, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    for name, t in tensors.items():
-        a = np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
-        blobs.append(a.tobytes())
-        offset += a.nbytes
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def st_read(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    out = {}
-    for name, info in header.items():
-        b, e = info["data_offsets"]
-        assert info["dtype"] == "F32", name
-        out[name] = torch.from_numpy(np.frombuffer(data[8 + n + b:8 + n + e], dtype=np.float32).copy()).reshape(
-            info["shape"])
-    return out
 
 
 def randomise(model, gen):
