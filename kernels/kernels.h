@@ -1,10 +1,14 @@
 /* The numerical kernels of the neural-network engine, behind one header.
  *
  * Every op is a plain C function on raw float pointers with explicit sizes,
- * named k_<op>_fwd / k_<op>_bwd. The CPU implementations live in
- * kernels/cpu/<family>.c (OpenMP + OpenBLAS); the CUDA ones in
+ * named k_<op>_fwd / k_<op>_bwd, and runs on the backend chosen at start-up
+ * (kernels/backend.h: cpu, cuda, or the emulated device of the tests), through
+ * the dispatch layer kernels/dispatch.c. The CPU implementations live in
+ * kernels/cpu/<family>.c (OpenMP + OpenBLAS) as kcpu_<op>; the CUDA ones in
  * kernels/cuda/<family>.cu as kc_<op>, with the same signatures and semantics
- * on device pointers (kernels/cuda/kernels_cuda.h).
+ * on device pointers (kernels/cuda/kernels_cuda.h). Arrays live in the active
+ * backend's memory (k_device_alloc); host code moves data with k_upload and
+ * k_download and never touches a device array itself.
  *
  * Conventions, followed by every family:
  *
@@ -43,7 +47,9 @@
 #define LOLA_KERNELS_H
 
 #include "attention.h"
+#include "backend.h"
 #include "conv.h"
+#include "dcae.h"
 #include "elementwise.h"
 #include "embedding.h"
 #include "linear.h"
@@ -52,6 +58,8 @@
 #include "optim.h"
 #include "rng.h"
 #include "rope.h"
+#include "sampler.h"
 #include "shuffle.h"
+#include "vector.h"
 
 #endif

@@ -77,6 +77,11 @@ void rng_uniform(float *out, int64_t n, rng_key key, uint64_t sample, int64_t fi
 /* Standard normal: Box-Muller on the uniforms of elements (2j, 2j+1). */
 void rng_normal(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first);
 
+/* rng_uniform / rng_normal into an array of the active backend (kernels/backend.h):
+ * the same numbers on every backend. */
+void k_rng_uniform(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first);
+void k_rng_normal(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first);
+
 /* A sequential stream over (key, sample), for draws that take a variable number
  * of words. Uniforms here use 53 bits (two words). */
 typedef struct {

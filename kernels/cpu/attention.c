@@ -2,6 +2,7 @@
  * (kernels/attention.h). Tiles are (query block × key block); each OpenMP
  * thread owns one tile's scratch and calls single-threaded sgemm. */
 #include "../attention.h"
+#include "kernels_cpu.h"
 
 #include <math.h>
 #include <omp.h>
@@ -34,7 +35,7 @@ static att_geom geom_of(int64_t batch, int64_t tokens, int64_t heads, int64_t di
 
 static int64_t tile_floats(const att_geom *g) { return 2 * g->br * g->bc + g->br * g->dim + 4 * g->br; }
 
-int64_t k_attention_workspace_floats(int64_t tokens, int64_t head_dim) {
+int64_t kcpu_attention_workspace_floats(int64_t tokens, int64_t head_dim) {
   att_geom g = geom_of(1, tokens, 1, head_dim, NULL);
   return (int64_t)omp_get_max_threads() * tile_floats(&g);
 }
@@ -106,8 +107,9 @@ static void forward_tile(float *y, float *lse, const float *q, const float *k, c
   }
 }
 
-void k_attention_fwd(float *y, float *lse, const float *q, const float *k, const float *v, const bool *mask,
-                     int64_t batch, int64_t tokens, int64_t heads, int64_t head_dim, float *work) {
+void kcpu_attention_fwd(float *y, float *lse, const float *q, const float *k, const float *v,
+                        const bool *mask, int64_t batch, int64_t tokens, int64_t heads, int64_t head_dim,
+                        float *work) {
   att_geom g = geom_of(batch, tokens, heads, head_dim, mask);
   if (batch == 0 || tokens == 0) return;
   const int64_t qblocks = (tokens + g.br - 1) / g.br, items = batch * heads * qblocks;
@@ -186,9 +188,9 @@ static void backward_head(float *dq, float *dk, float *dv, const float *dy, cons
   }
 }
 
-void k_attention_bwd(float *dq, float *dk, float *dv, const float *dy, const float *q, const float *k,
-                     const float *v, const float *y, const float *lse, const bool *mask, int64_t batch,
-                     int64_t tokens, int64_t heads, int64_t head_dim, float *work) {
+void kcpu_attention_bwd(float *dq, float *dk, float *dv, const float *dy, const float *q, const float *k,
+                        const float *v, const float *y, const float *lse, const bool *mask, int64_t batch,
+                        int64_t tokens, int64_t heads, int64_t head_dim, float *work) {
   att_geom g = geom_of(batch, tokens, heads, head_dim, mask);
   if (batch == 0 || tokens == 0) return;
   const int64_t per_thread = tile_floats(&g);
@@ -203,7 +205,7 @@ void k_attention_bwd(float *dq, float *dk, float *dv, const float *dy, const flo
   blas_serial_end(blas);
 }
 
-void k_qkv_split_fwd(float *q, float *k, float *v, const float *qkv, int64_t rows, int64_t channels) {
+void kcpu_qkv_split_fwd(float *q, float *k, float *v, const float *qkv, int64_t rows, int64_t channels) {
   const size_t bytes = (size_t)channels * sizeof *q;
 #pragma omp parallel for schedule(static) if (rows * channels > 65536)
   for (int64_t r = 0; r < rows; r++) {
@@ -214,8 +216,8 @@ void k_qkv_split_fwd(float *q, float *k, float *v, const float *qkv, int64_t row
   }
 }
 
-void k_qkv_split_bwd(float *dqkv, const float *dq, const float *dk, const float *dv, int64_t rows,
-                     int64_t channels) {
+void kcpu_qkv_split_bwd(float *dqkv, const float *dq, const float *dk, const float *dv, int64_t rows,
+                        int64_t channels) {
   const size_t bytes = (size_t)channels * sizeof *dq;
 #pragma omp parallel for schedule(static) if (rows * channels > 65536)
   for (int64_t r = 0; r < rows; r++) {

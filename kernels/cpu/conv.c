@@ -1,6 +1,7 @@
 /* Convolution forward and backward: im2col tiles and single-threaded sgemm on
  * each OpenMP thread (kernels/conv.h). */
 #include "../conv.h"
+#include "kernels_cpu.h"
 
 #include <omp.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static int64_t forward_workspace(const conv_geom *g) {
   return (int64_t)omp_get_max_threads() * g->ck * conv_geom_tile_rows(g) * g->wo;
 }
 
-int64_t k_conv_fwd_workspace_floats(const k_conv_shape *s) {
+int64_t kcpu_conv_fwd_workspace_floats(const k_conv_shape *s) {
   conv_geom g;
   conv_geom_init(&g, s);
   return forward_workspace(&g);
@@ -66,7 +67,7 @@ int64_t k_conv_fwd_workspace_floats(const k_conv_shape *s) {
 
 static bool adjoint_geometry(const conv_geom *g, conv_geom *adj);
 
-int64_t k_conv_bwd_workspace_floats(const k_conv_shape *s) {
+int64_t kcpu_conv_bwd_workspace_floats(const k_conv_shape *s) {
   conv_geom g, adj;
   conv_geom_init(&g, s);
   const int64_t wn = g.cout * g.ck;
@@ -128,8 +129,8 @@ static void forward_conv(float *y, const float *x, const float *w, const float *
     forward_tiles(y, x, w, b, g, work);
 }
 
-void k_conv_fwd(float *y, const float *x, const float *w, const float *b, const k_conv_shape *s,
-                float *work) {
+void kcpu_conv_fwd(float *y, const float *x, const float *w, const float *b, const k_conv_shape *s,
+                   float *work) {
   conv_geom g;
   conv_geom_init(&g, s);
   forward_conv(y, x, w, b, &g, work);
@@ -207,8 +208,8 @@ static void backward_group(float *dx, float *dw_part, const float *dy, const flo
   }
 }
 
-void k_conv_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                const k_conv_shape *s, float *work) {
+void kcpu_conv_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                   const k_conv_shape *s, float *work) {
   conv_geom g, adj;
   conv_geom_init(&g, s);
   const int64_t groups = group_count(&g);

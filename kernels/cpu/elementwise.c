@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../elementwise.h"
+#include "kernels_cpu.h"
 #include "fast_exp.h"
 
 enum { PAR_MIN = 32768 }; /* below this many elements a parallel region costs more than it saves */
@@ -10,7 +11,7 @@ enum { PAR_MIN = 32768 }; /* below this many elements a parallel region costs mo
 /* σ(x) over four lanes. */
 static inline v4f v4_sigmoid(v4f x) { return 1.0f / (1.0f + v4_expf(-x)); }
 
-void k_silu_fwd(float *y, const float *x, int64_t n) {
+void kcpu_silu_fwd(float *y, const float *x, int64_t n) {
   int64_t full = n / 4 * 4;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
   for (int64_t i = 0; i < full; i += 4) {
@@ -29,7 +30,7 @@ static inline v4f v4_silu_grad(v4f g, v4f v) {
   return g * s * (1.0f + v * (1.0f - s));
 }
 
-void k_silu_bwd(float *dx, const float *dy, const float *x, int64_t n) {
+void kcpu_silu_bwd(float *dx, const float *dy, const float *x, int64_t n) {
   int64_t full = n / 4 * 4;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
   for (int64_t i = 0; i < full; i += 4) v4_store(dx + i, v4_silu_grad(v4_load(dy + i), v4_load(x + i)));
@@ -66,13 +67,13 @@ static void apply_dropout(float *dst, const float *src, int64_t batch, int64_t p
   }
 }
 
-void k_dropout_fwd(float *y, const float *x, int64_t batch, int64_t per_sample, float p, rng_key key,
-                   uint64_t first_sample) {
+void kcpu_dropout_fwd(float *y, const float *x, int64_t batch, int64_t per_sample, float p, rng_key key,
+                      uint64_t first_sample) {
   apply_dropout(y, x, batch, per_sample, p, key, first_sample);
 }
 
-void k_dropout_bwd(float *dx, const float *dy, int64_t batch, int64_t per_sample, float p, rng_key key,
-                   uint64_t first_sample) {
+void kcpu_dropout_bwd(float *dx, const float *dy, int64_t batch, int64_t per_sample, float p, rng_key key,
+                      uint64_t first_sample) {
   apply_dropout(dx, dy, batch, per_sample, p, key, first_sample);
 }
 
@@ -83,7 +84,7 @@ int k_saturation_from_name(const char *name) {
   return -1;
 }
 
-void k_saturate_fwd(float *y, const float *x, int64_t n, k_saturation kind) {
+void kcpu_saturate_fwd(float *y, const float *x, int64_t n, k_saturation kind) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     float v = x[i];
@@ -107,7 +108,7 @@ void k_saturate_fwd(float *y, const float *x, int64_t n, k_saturation kind) {
   }
 }
 
-void k_saturate_bwd(float *dx, const float *dy, const float *x, int64_t n, k_saturation kind) {
+void kcpu_saturate_bwd(float *dx, const float *dy, const float *x, int64_t n, k_saturation kind) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
     float v = x[i], d = 1.0f;

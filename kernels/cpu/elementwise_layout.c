@@ -2,10 +2,11 @@
 #include <string.h>
 
 #include "../elementwise.h"
+#include "kernels_cpu.h"
 
 enum { PAR_MIN = 32768, TILE = 32 };
 
-void k_concat_fwd(float *y, const float *a, const float *b, int64_t outer, int64_t a_len, int64_t b_len) {
+void kcpu_concat_fwd(float *y, const float *a, const float *b, int64_t outer, int64_t a_len, int64_t b_len) {
 #pragma omp parallel for schedule(static) if (outer * (a_len + b_len) > PAR_MIN)
   for (int64_t o = 0; o < outer; o++) {
     float *yo = y + o * (a_len + b_len);
@@ -14,7 +15,7 @@ void k_concat_fwd(float *y, const float *a, const float *b, int64_t outer, int64
   }
 }
 
-void k_concat_bwd(float *da, float *db, const float *dy, int64_t outer, int64_t a_len, int64_t b_len) {
+void kcpu_concat_bwd(float *da, float *db, const float *dy, int64_t outer, int64_t a_len, int64_t b_len) {
 #pragma omp parallel for schedule(static) if (outer * (a_len + b_len) > PAR_MIN)
   for (int64_t o = 0; o < outer; o++) {
     const float *g = dy + o * (a_len + b_len);
@@ -39,15 +40,15 @@ static void batched_transpose(float *y, const float *x, int64_t B, int64_t rows,
       }
 }
 
-void k_to_tokens_fwd(float *y, const float *x, int64_t B, int64_t C, int64_t S) {
+void kcpu_to_tokens_fwd(float *y, const float *x, int64_t B, int64_t C, int64_t S) {
   batched_transpose(y, x, B, C, S);
 }
-void k_to_tokens_bwd(float *dx, const float *dy, int64_t B, int64_t C, int64_t S) {
+void kcpu_to_tokens_bwd(float *dx, const float *dy, int64_t B, int64_t C, int64_t S) {
   batched_transpose(dx, dy, B, S, C);
 }
-void k_to_channels_fwd(float *y, const float *x, int64_t B, int64_t C, int64_t S) {
+void kcpu_to_channels_fwd(float *y, const float *x, int64_t B, int64_t C, int64_t S) {
   batched_transpose(y, x, B, S, C);
 }
-void k_to_channels_bwd(float *dx, const float *dy, int64_t B, int64_t C, int64_t S) {
+void kcpu_to_channels_bwd(float *dx, const float *dy, int64_t B, int64_t C, int64_t S) {
   batched_transpose(dx, dy, B, C, S);
 }

@@ -10,17 +10,18 @@
 #include <stddef.h>
 
 #include "../elementwise.h"
+#include "kernels_cpu.h"
 
 enum { PAR_MIN = 32768, CHANNEL_BLOCK = 64 };
 
-void k_scale_fwd(float *y, const float *x, const float *s, int64_t batch, int64_t per_sample) {
+void kcpu_scale_fwd(float *y, const float *x, const float *s, int64_t batch, int64_t per_sample) {
 #pragma omp parallel for schedule(static) if (batch * per_sample > PAR_MIN)
   for (int64_t b = 0; b < batch; b++)
     for (int64_t i = b * per_sample; i < (b + 1) * per_sample; i++) y[i] = s[b] * x[i];
 }
 
-void k_scale_bwd(float *dx, float *ds, const float *dy, const float *x, const float *s, int64_t batch,
-                 int64_t per_sample) {
+void kcpu_scale_bwd(float *dx, float *ds, const float *dy, const float *x, const float *s, int64_t batch,
+                    int64_t per_sample) {
   /* ds first: dx may overwrite dy (in place). */
   if (ds) {
 #pragma omp parallel for schedule(static) if (batch * per_sample > PAR_MIN)
@@ -30,7 +31,7 @@ void k_scale_bwd(float *dx, float *ds, const float *dy, const float *x, const fl
       ds[b] += (float)acc;
     }
   }
-  if (dx) k_scale_fwd(dx, dy, s, batch, per_sample);
+  if (dx) kcpu_scale_fwd(dx, dy, s, batch, per_sample);
 }
 
 /* For sample b and channels [c0, c0 + width): g1[c] = Σ_s dy·u1 and
@@ -61,8 +62,8 @@ static void channel_sums(const float *dy, const float *u1, const float *u2, doub
   }
 }
 
-void k_modulate_fwd(float *y, const float *x, const float *scale, const float *shift, int64_t vstride,
-                    int64_t B, int64_t C, int64_t S, k_layout layout) {
+void kcpu_modulate_fwd(float *y, const float *x, const float *scale, const float *shift, int64_t vstride,
+                       int64_t B, int64_t C, int64_t S, k_layout layout) {
   int64_t rows = layout == K_TOKENS ? B * S : B * C, len = layout == K_TOKENS ? C : S;
 #pragma omp parallel for schedule(static) if (B * C * S > PAR_MIN)
   for (int64_t q = 0; q < rows; q++) {
@@ -80,8 +81,9 @@ void k_modulate_fwd(float *y, const float *x, const float *scale, const float *s
   }
 }
 
-void k_modulate_bwd(float *dx, float *dscale, float *dshift, const float *dy, const float *x,
-                    const float *scale, int64_t vstride, int64_t B, int64_t C, int64_t S, k_layout layout) {
+void kcpu_modulate_bwd(float *dx, float *dscale, float *dshift, const float *dy, const float *x,
+                       const float *scale, int64_t vstride, int64_t B, int64_t C, int64_t S,
+                       k_layout layout) {
   /* Vector gradients first: dx may overwrite dy (in place). */
   if (dscale || dshift) {
     int64_t blocks = (C + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
@@ -98,11 +100,11 @@ void k_modulate_bwd(float *dx, float *dscale, float *dshift, const float *dy, co
       }
     }
   }
-  if (dx) k_modulate_fwd(dx, dy, scale, NULL, vstride, B, C, S, layout);
+  if (dx) kcpu_modulate_fwd(dx, dy, scale, NULL, vstride, B, C, S, layout);
 }
 
-void k_residual_mix_fwd(float *y, const float *x, const float *r, const float *c, int64_t vstride, int64_t B,
-                        int64_t C, int64_t S, k_layout layout) {
+void kcpu_residual_mix_fwd(float *y, const float *x, const float *r, const float *c, int64_t vstride,
+                           int64_t B, int64_t C, int64_t S, k_layout layout) {
   int64_t rows = layout == K_TOKENS ? B * S : B * C, len = layout == K_TOKENS ? C : S;
 #pragma omp parallel for schedule(static) if (B * C * S > PAR_MIN)
   for (int64_t q = 0; q < rows; q++) {
@@ -121,8 +123,9 @@ void k_residual_mix_fwd(float *y, const float *x, const float *r, const float *c
 
 /* y = (x + c·r)·k with k = (1 + c²)^(-1/2): dy/dx = k, dy/dr = c·k and
  * dy/dc = r·k - (x + c·r)·c·k³ = k³·(r - c·x). */
-void k_residual_mix_bwd(float *dx, float *dr, float *dc, const float *dy, const float *x, const float *r,
-                        const float *c, int64_t vstride, int64_t B, int64_t C, int64_t S, k_layout layout) {
+void kcpu_residual_mix_bwd(float *dx, float *dr, float *dc, const float *dy, const float *x, const float *r,
+                           const float *c, int64_t vstride, int64_t B, int64_t C, int64_t S,
+                           k_layout layout) {
   /* dc first: dx or dr may overwrite dy (in place). */
   if (dc) {
     int64_t blocks = (C + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;

@@ -1,5 +1,6 @@
 /* Sinusoidal encoding (kernels/embedding.h). */
 #include "../embedding.h"
+#include "kernels_cpu.h"
 
 #include <math.h>
 
@@ -20,7 +21,7 @@ void k_sine_freqs(float *freqs, int64_t features, double omega) {
   }
 }
 
-void k_sine_encoding_fwd(float *y, const float *x, const float *freqs, int64_t n, int64_t features) {
+void kcpu_sine_encoding_fwd(float *y, const float *x, const float *freqs, int64_t n, int64_t features) {
   int64_t f = half_of(features);
 #pragma omp parallel for schedule(static) if (n * features > 65536)
   for (int64_t r = 0; r < n; r++) {
@@ -33,8 +34,8 @@ void k_sine_encoding_fwd(float *y, const float *x, const float *freqs, int64_t n
   }
 }
 
-void k_sine_encoding_bwd(float *dx, const float *dy, const float *x, const float *freqs, int64_t n,
-                         int64_t features) {
+void kcpu_sine_encoding_bwd(float *dx, const float *dy, const float *x, const float *freqs, int64_t n,
+                            int64_t features) {
   int64_t f = half_of(features);
 #pragma omp parallel for schedule(static) if (n * features > 65536)
   for (int64_t r = 0; r < n; r++) {

@@ -1,13 +1,14 @@
 /* Linear layers and batched products on OpenBLAS sgemm. */
 #include "../linear.h"
+#include "kernels_cpu.h"
 
 #include <cblas.h>
 #include <string.h>
 
 enum { BIAS_BLOCK = 64 }; /* columns per thread in the bias gradient */
 
-void k_linear_fwd(float *y, const float *x, const float *w, const float *b, int64_t rows, int64_t in,
-                  int64_t out) {
+void kcpu_linear_fwd(float *y, const float *x, const float *w, const float *b, int64_t rows, int64_t in,
+                     int64_t out) {
   if (rows == 0 || out == 0) return;
     /* Start from the bias (or zero) and let sgemm accumulate onto it. */
 #pragma omp parallel for schedule(static) if (rows * out > 32768)
@@ -22,8 +23,8 @@ void k_linear_fwd(float *y, const float *x, const float *w, const float *b, int6
               (int)in, 1.0f, y, (int)out);
 }
 
-void k_linear_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                  int64_t rows, int64_t in, int64_t out) {
+void kcpu_linear_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                     int64_t rows, int64_t in, int64_t out) {
   if (dx) {
     if (out == 0 || rows == 0)
       memset(dx, 0, (size_t)(rows * in) * sizeof *dx);
@@ -53,8 +54,8 @@ void k_linear_bwd(float *dx, float *dw, float *db, const float *dy, const float 
   }
 }
 
-void k_bmm_fwd(float *c, const float *a, const float *b, int64_t batch, int64_t m, int64_t n, int64_t k,
-               bool ta, bool tb) {
+void kcpu_bmm_fwd(float *c, const float *a, const float *b, int64_t batch, int64_t m, int64_t n, int64_t k,
+                  bool ta, bool tb) {
   for (int64_t i = 0; i < batch; i++) {
     float *ci = c + i * m * n;
     if (k == 0) {
@@ -70,8 +71,8 @@ void k_bmm_fwd(float *c, const float *a, const float *b, int64_t batch, int64_t 
 /* With A = op(a), B = op(b), C = A·B: dA = dC·Bᵀ and dB = Aᵀ·dC; when an operand
  * is stored transposed its gradient is stored transposed too, i.e.
  * da = (dA)ᵀ = B·dCᵀ when ta, and db = (dB)ᵀ = dCᵀ·A when tb. */
-void k_bmm_bwd(float *da, float *db, const float *dc, const float *a, const float *b, int64_t batch,
-               int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
+void kcpu_bmm_bwd(float *da, float *db, const float *dc, const float *a, const float *b, int64_t batch,
+                  int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
   for (int64_t i = 0; i < batch; i++) {
     const float *ai = a + i * m * k, *bi = b + i * k * n, *dci = dc + i * m * n;
     int lda = ta ? (int)m : (int)k, ldb = tb ? (int)k : (int)n;

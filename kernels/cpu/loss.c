@@ -2,6 +2,7 @@
  * in double by one thread, then added in chunk order: the same bits on any
  * thread count. */
 #include "../loss.h"
+#include "kernels_cpu.h"
 
 #include <math.h>
 
@@ -11,7 +12,7 @@ enum { CHUNKS = 64, PAR_MIN = 32768 };
 
 static inline int64_t chunk_begin(int64_t n, int k) { return n * k / CHUNKS; }
 
-double k_mse_fwd(const float *pred, const float *target, int64_t n) {
+double kcpu_mse_fwd(const float *pred, const float *target, int64_t n) {
   double part[CHUNKS];
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
   for (int k = 0; k < CHUNKS; k++) {
@@ -27,13 +28,13 @@ double k_mse_fwd(const float *pred, const float *target, int64_t n) {
   return total / (double)n;
 }
 
-void k_mse_bwd(float *dpred, const float *pred, const float *target, int64_t n, double dloss) {
+void kcpu_mse_bwd(float *dpred, const float *pred, const float *target, int64_t n, double dloss) {
   float a = (float)(2.0 * dloss / (double)n);
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
   for (int64_t i = 0; i < n; i++) dpred[i] = a * (pred[i] - target[i]);
 }
 
-double k_mae_fwd(const float *pred, const float *target, int64_t n) {
+double kcpu_mae_fwd(const float *pred, const float *target, int64_t n) {
   double part[CHUNKS];
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
   for (int k = 0; k < CHUNKS; k++) {
@@ -47,7 +48,7 @@ double k_mae_fwd(const float *pred, const float *target, int64_t n) {
   return total / (double)n;
 }
 
-void k_mae_bwd(float *dpred, const float *pred, const float *target, int64_t n, double dloss) {
+void kcpu_mae_bwd(float *dpred, const float *pred, const float *target, int64_t n, double dloss) {
   float a = (float)(dloss / (double)n);
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
   for (int64_t i = 0; i < n; i++) {
@@ -77,7 +78,7 @@ static void require_spatial(int64_t S) {
              K_VRMSE_MIN_SPATIAL, (long long)S);
 }
 
-double k_vrmse_fwd(const float *pred, const float *target, int64_t B, int64_t C, int64_t S) {
+double kcpu_vrmse_fwd(const float *pred, const float *target, int64_t B, int64_t C, int64_t S) {
   require_spatial(S);
   double total = 0.0;
   /* One term per (b, c) row, added in row order. */
@@ -96,8 +97,8 @@ double k_vrmse_fwd(const float *pred, const float *target, int64_t B, int64_t C,
 }
 
 /* d/dy_s sqrt(m / v) = (y_s - x_s) / (S · v · sqrt(m / v)), m = mean (x - y)². */
-void k_vrmse_bwd(float *dpred, const float *pred, const float *target, int64_t B, int64_t C, int64_t S,
-                 double dloss) {
+void kcpu_vrmse_bwd(float *dpred, const float *pred, const float *target, int64_t B, int64_t C, int64_t S,
+                    double dloss) {
   require_spatial(S);
 #pragma omp parallel for schedule(static) if (B * C * S > PAR_MIN)
   for (int64_t r = 0; r < B * C; r++) {
@@ -122,7 +123,7 @@ static void require_pairs(int64_t B) {
              (long long)B);
 }
 
-double k_similarity_fwd(const float *z, int64_t B, int64_t D) {
+double kcpu_similarity_fwd(const float *z, int64_t B, int64_t D) {
   require_pairs(B);
   double total = 0.0;
   for (int64_t i = 0; i < B; i++) {
@@ -141,7 +142,7 @@ double k_similarity_fwd(const float *z, int64_t B, int64_t D) {
  *   g_i = ∂L/∂u_i = (Σ_j u_j - u_i) / P,   ∂L/∂z_i = (g_i - u_i (u_i·g_i)) / n_i
  * (for a clamped norm the projection term vanishes: u_i = z_i / 1e-8 is linear).
  * dz holds u, then g, then the result: no scratch beyond the output. */
-void k_similarity_bwd(float *dz, const float *z, int64_t B, int64_t D, double dloss) {
+void kcpu_similarity_bwd(float *dz, const float *z, int64_t B, int64_t D, double dloss) {
   require_pairs(B);
   double scale = dloss / (double)(B * (B - 1) / 2);
   for (int64_t i = 0; i < B; i++) {

@@ -4,6 +4,7 @@
  * gradient is dx = r·(dy - mean(dy) - y·Σ(dy·y) / nv); without centring
  * (RMSNorm, v = Σx² / n) it is dx = r·(dy - y·Σ(dy·y) / n). */
 #include "../norm.h"
+#include "kernels_cpu.h"
 
 #include <math.h>
 
@@ -65,18 +66,19 @@ static void rows_bwd(float *dx, const float *dy, const float *y, const float *rs
     normalize_row_bwd(dx + r * dim, dy + r * dim, y + r * dim, rstd[r], dim, nv, centre);
 }
 
-void k_layernorm_fwd(float *y, float *rstd, const float *x, int64_t rows, int64_t dim) {
+void kcpu_layernorm_fwd(float *y, float *rstd, const float *x, int64_t rows, int64_t dim) {
   rows_fwd(y, rstd, x, rows, dim, (double)dim, 1);
 }
-void k_layernorm_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t rows,
-                     int64_t dim) {
+void kcpu_layernorm_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t rows,
+                        int64_t dim) {
   rows_bwd(dx, dy, y, rstd, rows, dim, (double)dim, 1);
 }
 
-void k_rmsnorm_fwd(float *y, float *rstd, const float *x, int64_t rows, int64_t dim) {
+void kcpu_rmsnorm_fwd(float *y, float *rstd, const float *x, int64_t rows, int64_t dim) {
   rows_fwd(y, rstd, x, rows, dim, (double)dim, 0);
 }
-void k_rmsnorm_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t rows, int64_t dim) {
+void kcpu_rmsnorm_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t rows,
+                      int64_t dim) {
   rows_bwd(dx, dy, y, rstd, rows, dim, (double)dim, 0);
 }
 
@@ -88,15 +90,15 @@ static void check_groups(int64_t channels, int64_t groups) {
              (long long)groups);
 }
 
-void k_groupnorm_fwd(float *y, float *rstd, const float *x, int64_t batch, int64_t channels, int64_t groups,
-                     int64_t positions) {
+void kcpu_groupnorm_fwd(float *y, float *rstd, const float *x, int64_t batch, int64_t channels,
+                        int64_t groups, int64_t positions) {
   check_groups(channels, groups);
   int64_t n = channels / groups * positions;
   rows_fwd(y, rstd, x, batch * groups, n, (double)n, 1);
 }
 
-void k_groupnorm_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t batch,
-                     int64_t channels, int64_t groups, int64_t positions) {
+void kcpu_groupnorm_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t batch,
+                        int64_t channels, int64_t groups, int64_t positions) {
   check_groups(channels, groups);
   int64_t n = channels / groups * positions;
   rows_bwd(dx, dy, y, rstd, batch * groups, n, (double)n, 1);
@@ -163,8 +165,8 @@ K_CLONES static void channels_chunk_bwd(float *dx, const float *dy, const float 
   }
 }
 
-void k_layernorm_channels_fwd(float *y, float *rstd, const float *x, int64_t batch, int64_t channels,
-                              int64_t positions) {
+void kcpu_layernorm_channels_fwd(float *y, float *rstd, const float *x, int64_t batch, int64_t channels,
+                                 int64_t positions) {
   const int64_t chunks = (positions + NORM_LANES - 1) / NORM_LANES;
 #pragma omp parallel for schedule(static) if (batch * channels * positions > 65536)
   for (int64_t item = 0; item < batch * chunks; item++) {
@@ -175,8 +177,8 @@ void k_layernorm_channels_fwd(float *y, float *rstd, const float *x, int64_t bat
   }
 }
 
-void k_layernorm_channels_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t batch,
-                              int64_t channels, int64_t positions) {
+void kcpu_layernorm_channels_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t batch,
+                                 int64_t channels, int64_t positions) {
   const int64_t chunks = (positions + NORM_LANES - 1) / NORM_LANES;
 #pragma omp parallel for schedule(static) if (batch * channels * positions > 65536)
   for (int64_t item = 0; item < batch * chunks; item++) {

@@ -1,6 +1,7 @@
 /* AdamW (Loshchilov & Hutter, 2019) as torch.optim.AdamW, with the
  * reference's schedules and safe_gd_step. */
 #include "../optim.h"
+#include "kernels_cpu.h"
 
 #include <math.h>
 #include <string.h>
@@ -34,7 +35,7 @@ double lr_factor(lr_schedule_kind kind, int64_t t, int64_t epochs, int64_t warmu
   return f;
 }
 
-double k_global_norm(const float *g, int64_t n) {
+double kcpu_global_norm(const float *g, int64_t n) {
   double part[CHUNKS];
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
   for (int k = 0; k < CHUNKS; k++) {
@@ -49,8 +50,8 @@ double k_global_norm(const float *g, int64_t n) {
 
 /* torch's single-tensor AdamW: p *= 1 - lr·wd; m = β1 m + (1-β1) g;
  * v = β2 v + (1-β2) g²; p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps). */
-void k_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, double lr, double beta1,
-                    double beta2, double eps, double weight_decay, int64_t step) {
+void kcpu_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, double lr, double beta1,
+                       double beta2, double eps, double weight_decay, int64_t step) {
   float decay = (float)(1.0 - lr * weight_decay);
   float b1 = (float)beta1, b2 = (float)beta2;
   float step_size = (float)(lr / (1.0 - pow(beta1, (double)step)));
@@ -65,26 +66,4 @@ void k_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, dou
     v[i] = vi;
     p[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / bc2_sqrt + e);
   }
-}
-
-double k_adamw_safe_step(const adamw_config *cfg, adamw_state *st, double lr_factor, float *p, float *g,
-                         float *m, float *v, int64_t n) {
-  double norm = k_global_norm(g, n);
-  if (isfinite(norm)) {
-    if (cfg->grad_clip > 0.0) {
-      double coef = cfg->grad_clip / (norm + 1e-6);
-      if (coef < 1.0) {
-        float c = (float)coef;
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-        for (int64_t i = 0; i < n; i++) g[i] *= c;
-      }
-    }
-    st->steps++;
-    k_adamw_update(p, g, m, v, n, cfg->lr * lr_factor, cfg->beta1, cfg->beta2, cfg->eps, cfg->weight_decay,
-                   st->steps);
-  } else {
-    st->skipped++;
-  }
-  memset(g, 0, (size_t)n * sizeof *g);
-  return norm;
 }

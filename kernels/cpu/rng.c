@@ -1,5 +1,6 @@
 /* Bulk draws and sequential streams over the Philox generator of kernels/rng.h. */
 #include "../rng.h"
+#include "kernels_cpu.h"
 
 #include <math.h>
 
@@ -104,4 +105,12 @@ int64_t rng_next_poisson(rng_stream *s, double lambda) {
     if (log(v) + log(invalpha) - log(a / (us * us) + b) <= -lambda + k * loglam - lgamma(k + 1.0))
       return (int64_t)k;
   }
+}
+
+void kcpu_rng_uniform(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first) {
+  rng_uniform(out, n, key, sample, first);
+}
+
+void kcpu_rng_normal(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first) {
+  rng_normal(out, n, key, sample, first);
 }

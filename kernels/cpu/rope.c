@@ -1,5 +1,6 @@
 /* Rotary position embedding (kernels/rope.h). */
 #include "../rope.h"
+#include "kernels_cpu.h"
 
 #include <math.h>
 
@@ -8,7 +9,7 @@
 /* Pairs whose cos / sin are computed once and applied to every sample. */
 enum { ROPE_CHUNK = 64 };
 
-void k_grid_coords(float *coo, int dims, const int64_t *shape) {
+void kcpu_grid_coords(float *coo, int dims, const int64_t *shape) {
   int64_t tokens = 1;
   for (int d = 0; d < dims; d++) tokens *= shape[d];
   for (int64_t l = 0; l < tokens; l++) {
@@ -20,8 +21,8 @@ void k_grid_coords(float *coo, int dims, const int64_t *shape) {
   }
 }
 
-void k_rope_angles_fwd(float *angles, const float *coo, const float *theta, int64_t tokens, int64_t ndim,
-                       int64_t pairs) {
+void kcpu_rope_angles_fwd(float *angles, const float *coo, const float *theta, int64_t tokens, int64_t ndim,
+                          int64_t pairs) {
 #pragma omp parallel for schedule(static) if (tokens * pairs > 65536)
   for (int64_t l = 0; l < tokens; l++)
     for (int64_t m = 0; m < pairs; m++) {
@@ -31,8 +32,8 @@ void k_rope_angles_fwd(float *angles, const float *coo, const float *theta, int6
     }
 }
 
-void k_rope_angles_bwd(float *dtheta, const float *dangles, const float *coo, int64_t tokens, int64_t ndim,
-                       int64_t pairs) {
+void kcpu_rope_angles_bwd(float *dtheta, const float *dangles, const float *coo, int64_t tokens, int64_t ndim,
+                          int64_t pairs) {
 #pragma omp parallel for schedule(static) if (tokens * pairs > 65536)
   for (int64_t m = 0; m < pairs; m++)
     for (int64_t d = 0; d < ndim; d++) {
@@ -56,8 +57,8 @@ static void cos_sin(float *c, float *s, const float *angles, int64_t n) {
   }
 }
 
-void k_rope_fwd(float *y, const float *x, const float *angles, int64_t batch, int64_t tokens,
-                int64_t channels) {
+void kcpu_rope_fwd(float *y, const float *x, const float *angles, int64_t batch, int64_t tokens,
+                   int64_t channels) {
   const int64_t pairs = pairs_of(channels);
 #pragma omp parallel for schedule(static) if (batch * tokens * channels > 65536)
   for (int64_t l = 0; l < tokens; l++)
@@ -77,8 +78,8 @@ void k_rope_fwd(float *y, const float *x, const float *angles, int64_t batch, in
     }
 }
 
-void k_rope_bwd(float *dx, float *dangles, const float *dy, const float *y, const float *angles,
-                int64_t batch, int64_t tokens, int64_t channels) {
+void kcpu_rope_bwd(float *dx, float *dangles, const float *dy, const float *y, const float *angles,
+                   int64_t batch, int64_t tokens, int64_t channels) {
   const int64_t pairs = pairs_of(channels);
 #pragma omp parallel for schedule(static) if (batch * tokens * channels > 65536)
   for (int64_t l = 0; l < tokens; l++)

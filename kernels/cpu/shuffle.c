@@ -1,6 +1,7 @@
 /* Patchify / Unpatchify as one index permutation walked in both directions
  * (kernels/shuffle.h). */
 #include "../shuffle.h"
+#include "kernels_cpu.h"
 
 #include "../../src/error.h"
 
@@ -60,7 +61,7 @@ static void permute(float *dst, const float *src, const k_patch_shape *s, bool t
   }
 }
 
-void k_patchify_fwd(float *y, const float *x, const k_patch_shape *s) { permute(y, x, s, true); }
-void k_patchify_bwd(float *dx, const float *dy, const k_patch_shape *s) { permute(dx, dy, s, false); }
-void k_unpatchify_fwd(float *y, const float *x, const k_patch_shape *s) { permute(y, x, s, false); }
-void k_unpatchify_bwd(float *dx, const float *dy, const k_patch_shape *s) { permute(dx, dy, s, true); }
+void kcpu_patchify_fwd(float *y, const float *x, const k_patch_shape *s) { permute(y, x, s, true); }
+void kcpu_patchify_bwd(float *dx, const float *dy, const k_patch_shape *s) { permute(dx, dy, s, false); }
+void kcpu_unpatchify_fwd(float *y, const float *x, const k_patch_shape *s) { permute(y, x, s, false); }
+void kcpu_unpatchify_bwd(float *dx, const float *dy, const k_patch_shape *s) { permute(dx, dy, s, true); }

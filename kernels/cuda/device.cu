@@ -16,6 +16,15 @@ extern "C" int cuda_device_count(void) {
 
 extern "C" int cuda_select_device(int device) { return cudaSetDevice(device) == cudaSuccess ? 0 : 1; }
 
+extern "C" size_t cuda_device_free_bytes(void) {
+  size_t free_bytes = 0, total = 0;
+  if (cudaMemGetInfo(&free_bytes, &total) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return free_bytes;
+}
+
 extern "C" void cuda_device_describe(int device, char *buf, size_t n) {
   cudaDeviceProp p;
   if (cudaGetDeviceProperties(&p, device) != cudaSuccess) {

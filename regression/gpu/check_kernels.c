@@ -11,53 +11,10 @@
 
 #include "../../kernels/cuda/cuda_device.h"
 #include "../../kernels/cuda/kernels_cuda.h"
+#include "../../kernels/cpu/kernels_cpu.h"
 #include "../../kernels/cuda/timing.h"
 #include "../../kernels/kernels.h"
-
-static int failures, checks;
-
-static void fill(float *x, size_t n, unsigned seed, float lo, float hi) {
-  unsigned long long s = 0x9E3779B97F4A7C15ULL ^ seed;
-  for (size_t i = 0; i < n; i++) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x[i] = lo + (hi - lo) * (float)((s >> 11) * (1.0 / 9007199254740992.0));
-  }
-}
-
-static float *host(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
-
-static float *dev(const float *h, size_t n) {
-  float *d = kc_malloc(n * sizeof(float));
-  kc_upload(d, h, n * sizeof(float));
-  return d;
-}
-
-static float *dev_zero(size_t n) {
-  float *d = kc_malloc(n * sizeof(float));
-  kc_memset0(d, n * sizeof(float));
-  return d;
-}
-
-/* max |gpu - cpu| / max(max |cpu|, 1e-30), over n entries of a device array. */
-static double rel_err(const float *d_gpu, const float *cpu, size_t n) {
-  float *g = host(n);
-  kc_download(g, d_gpu, n * sizeof(float));
-  double worst = 0, scale = 1e-30;
-  for (size_t i = 0; i < n; i++) {
-    double e = fabs((double)g[i] - cpu[i]);
-    if (!(e <= worst)) worst = e;
-    if (fabs(cpu[i]) > scale) scale = fabs(cpu[i]);
-  }
-  free(g);
-  return worst / scale;
-}
-
-static void report(const char *kernel, const char *what, const char *shape, double err, double tol) {
-  bool ok = err <= tol;
-  checks++;
-  failures += !ok;
-  printf("%-22s %-10s %-26s %10.2e %9.1e  %s\n", kernel, what, shape, err, tol, ok ? "ok" : "FAIL");
-}
+#include "parity.h"
 
 static void check_linear(kc_precision p, const char *pname, double tol) {
   int64_t rows = 97, in = 65, out = 33;
@@ -233,6 +190,349 @@ static void check_loss_optim_rng(void) {
   kc_free(gp), kc_free(gt), kc_free(gd), kc_free(gm), kc_free(gv), kc_free(gg);
 }
 
+/* ---- the ViT / denoiser / surrogate path: flat arrays, layouts, dropout,
+ * scaling, encodings, rotary embedding, qkv split, MAE. The CPU twins are
+ * called as kcpu_<op> (host memory, whatever the backend). ---- */
+
+/* Exact comparison of n bools, 0 when equal, else the count of mismatches. */
+static double bool_mismatch(const bool *d_gpu, const bool *cpu, size_t n) {
+  bool *g = malloc(n ? n : 1);
+  kc_download(g, d_gpu, n);
+  size_t bad = 0;
+  for (size_t i = 0; i < n; i++) bad += g[i] != cpu[i];
+  free(g);
+  return (double)bad;
+}
+
+/* A device copy of host array h, for the in-place (aliasing) calls. */
+static float *dev_copy_of(const float *h, size_t n) { return dev(h, n); }
+
+static void check_vector(void) {
+  int64_t B = 5, n = 203, N = B * n;
+  float *x = host(N), *z = host(N), *row = host(n), *a = host(B), *c = host(B), *m = host(N);
+  float *y = host(N), *w = host(B);
+  fill(x, N, 30, -1, 1), fill(z, N, 31, -1, 1), fill(row, n, 33, -1, 1);
+  fill(a, B, 34, -2, 2), fill(c, B, 35, -2, 2), fill(w, B, 36, 0, 1), fill(m, N, 37, -1, 1);
+  for (int64_t i = 0; i < N; i++)
+    m[i] = m[i] > 0.2f ? 1.0f : (m[i] < -0.6f ? -3.0f : 0.0f); /* zeros and nonzeros */
+  float *gx = dev(x, N), *gz = dev(z, N), *grow = dev(row, n), *ga = dev(a, B), *gc = dev(c, B),
+        *gm = dev(m, N), *gw = dev(w, B), *gy = dev_zero(N);
+  const char *shape = "5x203";
+
+  kcpu_fill(y, 0.37f, N), kc_fill(gy, 0.37f, N);
+  report("fill", "0.37", "1015", rel_err(gy, y, N), 0);
+  kcpu_fill(y, 0.0f, N - 2), kc_fill(gy, 0.0f, N - 2); /* the memset path; the tail keeps 0.37 */
+  report("fill", "0", "1013 of 1015", rel_err(gy, y, N), 0);
+  kcpu_copy(y, x, N), kc_copy(gy, gx, N);
+  report("copy", "", "1015", rel_err(gy, y, N), 0);
+  kcpu_add(y, z, N), kc_add(gy, gz, N);
+  report("add", "", "1015", rel_err(gy, y, N), 1e-6);
+  kcpu_scal(y, -1.7f, N), kc_scal(gy, -1.7f, N);
+  report("scal", "", "1015", rel_err(gy, y, N), 1e-6);
+
+  kcpu_add_row(y, x, row, B, n), kc_add_row(gy, gx, grow, B, n);
+  report("add_row", "", shape, rel_err(gy, y, N), 1e-6);
+  float *gin = dev_copy_of(x, N);
+  kc_add_row(gin, gin, grow, B, n);
+  report("add_row", "y==x", shape, rel_err(gin, y, N), 1e-6);
+  kc_free(gin);
+
+  kcpu_sum_rows(y, x, B, n), kc_sum_rows(gy, gx, B, n);
+  report("sum_rows", "", shape, rel_err(gy, y, n), 1e-6);
+
+  kcpu_axpby_rows(y, a, x, c, z, B, n), kc_axpby_rows(gy, ga, gx, gc, gz, B, n);
+  report("axpby_rows", "a,c", shape, rel_err(gy, y, N), 1e-6);
+  gin = dev_copy_of(x, N);
+  kc_axpby_rows(gin, ga, gin, gc, gz, B, n);
+  report("axpby_rows", "y==x", shape, rel_err(gin, y, N), 1e-6);
+  kc_free(gin);
+  gin = dev_copy_of(z, N);
+  kc_axpby_rows(gin, ga, gx, gc, gin, B, n);
+  report("axpby_rows", "y==z", shape, rel_err(gin, y, N), 1e-6);
+  kc_free(gin);
+  kcpu_axpby_rows(y, a, x, NULL, NULL, B, n), kc_axpby_rows(gy, ga, gx, NULL, NULL, B, n);
+  report("axpby_rows", "a only", shape, rel_err(gy, y, N), 1e-6);
+
+  kcpu_mul(y, x, z, N), kc_mul(gy, gx, gz, N);
+  report("mul", "", "1015", rel_err(gy, y, N), 0);
+  gin = dev_copy_of(x, N);
+  kc_mul(gin, gin, gz, N);
+  report("mul", "y==x", "1015", rel_err(gin, y, N), 0);
+  kc_free(gin);
+  kcpu_diff_rows(y, a, x, z, B, n), kc_diff_rows(gy, ga, gx, gz, B, n);
+  report("diff_rows", "", shape, rel_err(gy, y, N), 1e-6);
+  gin = dev_copy_of(x, N);
+  kc_diff_rows(gin, ga, gin, gz, B, n);
+  report("diff_rows", "y==x", shape, rel_err(gin, y, N), 1e-6);
+  kc_free(gin);
+
+  kcpu_select(y, m, x, z, N), kc_select(gy, gm, gx, gz, N);
+  report("select", "a,b", "1015", rel_err(gy, y, N), 0);
+  kcpu_select(y, m, NULL, z, N), kc_select(gy, gm, NULL, gz, N);
+  report("select", "a NULL", "1015", rel_err(gy, y, N), 0);
+  kcpu_select(y, m, x, NULL, N), kc_select(gy, gm, gx, NULL, N);
+  report("select", "b NULL", "1015", rel_err(gy, y, N), 0);
+  kcpu_select(y, m, x, z, N);
+  gin = dev_copy_of(x, N);
+  kc_select(gin, gm, gin, gz, N);
+  report("select", "y==a", "1015", rel_err(gin, y, N), 0);
+  kc_free(gin);
+  gin = dev_copy_of(z, N);
+  kc_select(gin, gm, gx, gin, N);
+  report("select", "y==b", "1015", rel_err(gin, y, N), 0);
+  kc_free(gin);
+
+  double cpu = kcpu_weighted_sse(x, z, w, B, n), gpu = kc_weighted_sse(gx, gz, gw, B, n);
+  report("weighted_sse", "", shape, fabs(gpu - cpu) / cpu, 1e-10);
+  int64_t big = 100003; /* a multi-block reduction */
+  float *p = host(big), *t = host(big), *w1 = host(1);
+  fill(p, big, 38, -1, 1), fill(t, big, 39, -1, 1), w1[0] = 0.3f;
+  float *gp = dev(p, big), *gt = dev(t, big), *gw1 = dev(w1, 1);
+  cpu = kcpu_weighted_sse(p, t, w1, 1, big), gpu = kc_weighted_sse(gp, gt, gw1, 1, big);
+  report("weighted_sse", "", "1x100003", fabs(gpu - cpu) / cpu, 1e-10);
+  free(p), free(t), free(w1);
+  kc_free(gp), kc_free(gt), kc_free(gw1);
+
+  free(x), free(z), free(row), free(a), free(c), free(m), free(y), free(w);
+  kc_free(gx), kc_free(gz), kc_free(grow), kc_free(ga), kc_free(gc), kc_free(gm), kc_free(gw), kc_free(gy);
+}
+
+static void check_window_mask(void) {
+  struct {
+    int dims;
+    int64_t grid[3];
+    int window[3];
+    const char *shape;
+  } cases[] = {{1, {13, 1, 1}, {5, 0, 0}, "13 w5"},
+               {2, {5, 7, 1}, {3, 4, 0}, "5x7 w3,4"},
+               {3, {3, 4, 5}, {2, 0, 3}, "3x4x5 w2,0,3"},
+               {2, {6, 9, 1}, {0, 0, 0}, "6x9 no window"}};
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    int64_t L = 1;
+    for (int d = 0; d < cases[k].dims; d++) L *= cases[k].grid[d];
+    bool *mask = malloc((size_t)(L * L)), *gmask = kc_malloc((size_t)(L * L));
+    kcpu_window_mask(mask, cases[k].dims, cases[k].grid, cases[k].window);
+    kc_window_mask(gmask, cases[k].dims, cases[k].grid, cases[k].window);
+    report("window_mask", "", cases[k].shape, bool_mismatch(gmask, mask, (size_t)(L * L)), 0);
+    free(mask);
+    kc_free(gmask);
+  }
+}
+
+static void check_layout(void) {
+  /* concatenation */
+  int64_t outer = 7, al = 13, bl = 5, ny = outer * (al + bl);
+  float *a = host(outer * al), *b = host(outer * bl), *dy = host(ny), *y = host(ny), *da = host(outer * al),
+        *db = host(outer * bl);
+  fill(a, outer * al, 40, -1, 1), fill(b, outer * bl, 41, -1, 1), fill(dy, ny, 42, -1, 1);
+  float *ga = dev(a, outer * al), *gb = dev(b, outer * bl), *gdy = dev(dy, ny), *gy = dev_zero(ny),
+        *gda = dev_zero(outer * al), *gdb = dev_zero(outer * bl);
+  kcpu_concat_fwd(y, a, b, outer, al, bl), kc_concat_fwd(gy, ga, gb, outer, al, bl);
+  report("concat", "fwd", "7x(13+5)", rel_err(gy, y, ny), 0);
+  kcpu_concat_bwd(da, db, dy, outer, al, bl), kc_concat_bwd(gda, gdb, gdy, outer, al, bl);
+  report("concat", "da", "7x(13+5)", rel_err(gda, da, outer * al), 0);
+  report("concat", "db", "7x(13+5)", rel_err(gdb, db, outer * bl), 0);
+  kc_memset0(gdb, outer * bl * sizeof(float));
+  kc_concat_bwd(NULL, gdb, gdy, outer, al, bl);
+  report("concat", "db, da NULL", "7x(13+5)", rel_err(gdb, db, outer * bl), 0);
+  free(a), free(b), free(dy), free(y), free(da), free(db);
+  kc_free(ga), kc_free(gb), kc_free(gdy), kc_free(gy), kc_free(gda), kc_free(gdb);
+
+  /* channel-first <-> tokens: extents across 32-wide tiles and their tails */
+  int64_t shapes[][3] = {{3, 37, 45}, {2, 70, 33}, {1, 5, 3}};
+  for (int k = 0; k < 3; k++) {
+    int64_t Bt = shapes[k][0], C = shapes[k][1], S = shapes[k][2], n = Bt * C * S;
+    char shape[48];
+    snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)Bt, (long long)C, (long long)S);
+    float *x = host(n), *o = host(n);
+    fill(x, n, 43 + k, -1, 1);
+    float *gx = dev(x, n), *go = dev_zero(n);
+    kcpu_to_tokens_fwd(o, x, Bt, C, S), kc_to_tokens_fwd(go, gx, Bt, C, S);
+    report("to_tokens", "fwd", shape, rel_err(go, o, n), 0);
+    kcpu_to_tokens_bwd(o, x, Bt, C, S), kc_to_tokens_bwd(go, gx, Bt, C, S);
+    report("to_tokens", "bwd", shape, rel_err(go, o, n), 0);
+    kcpu_to_channels_fwd(o, x, Bt, C, S), kc_to_channels_fwd(go, gx, Bt, C, S);
+    report("to_channels", "fwd", shape, rel_err(go, o, n), 0);
+    kcpu_to_channels_bwd(o, x, Bt, C, S), kc_to_channels_bwd(go, gx, Bt, C, S);
+    report("to_channels", "bwd", shape, rel_err(go, o, n), 0);
+    free(x), free(o);
+    kc_free(gx), kc_free(go);
+  }
+
+  /* patchify / unpatchify over 1 to 3 spatial dims, both output layouts */
+  k_patch_shape ps[] = {
+      {.batch = 2, .channels = 5, .dims = 1, .in = {12}, .patch = {4}},
+      {.batch = 2, .channels = 3, .dims = 2, .in = {6, 10}, .patch = {2, 5}},
+      {.batch = 2, .channels = 3, .dims = 3, .in = {4, 6, 9}, .patch = {2, 3, 3}},
+      {.batch = 1, .channels = 2, .dims = 3, .in = {5, 4, 7}, .patch = {1, 4, 1}},
+  };
+  for (size_t k = 0; k < sizeof ps / sizeof *ps; k++)
+    for (int last = 0; last < 2; last++) {
+      k_patch_shape s = ps[k];
+      s.channel_last = last;
+      int64_t n = s.batch * s.channels;
+      for (int d = 0; d < s.dims; d++) n *= s.in[d];
+      char shape[64];
+      snprintf(shape, sizeof shape, "%dd case %zu %s", s.dims, k, last ? "ch-last" : "ch-first");
+      float *x = host(n), *o = host(n);
+      fill(x, n, 50 + (unsigned)k, -1, 1);
+      float *gx = dev(x, n), *go = dev_zero(n);
+      kcpu_patchify_fwd(o, x, &s), kc_patchify_fwd(go, gx, &s);
+      report("patchify", "fwd", shape, rel_err(go, o, n), 0);
+      kcpu_patchify_bwd(o, x, &s), kc_patchify_bwd(go, gx, &s);
+      report("patchify", "bwd", shape, rel_err(go, o, n), 0);
+      kcpu_unpatchify_fwd(o, x, &s), kc_unpatchify_fwd(go, gx, &s);
+      report("unpatchify", "fwd", shape, rel_err(go, o, n), 0);
+      kcpu_unpatchify_bwd(o, x, &s), kc_unpatchify_bwd(go, gx, &s);
+      report("unpatchify", "bwd", shape, rel_err(go, o, n), 0);
+      free(x), free(o);
+      kc_free(gx), kc_free(go);
+    }
+}
+
+static void check_dropout_scale(void) {
+  int64_t B = 3, per = 1001, n = B * per; /* per_sample not a multiple of 4: a partial Philox block */
+  float *x = host(n), *y = host(n), *s = host(B), *ds = host(B);
+  fill(x, n, 60, -1, 1), fill(s, B, 61, -2, 2), fill(ds, B, 62, -1, 1);
+  float *gx = dev(x, n), *gy = dev_zero(n), *gs = dev(s, B), *gds = dev(ds, B);
+  rng_key key = {.seed = 0x5eed, .purpose = RNG_DROPOUT, .step = 3};
+  float ps[] = {0.3f, 0.0f, 1.0f};
+  for (int k = 0; k < 3; k++) {
+    char what[32];
+    snprintf(what, sizeof what, "p=%.1f", ps[k]);
+    kcpu_dropout_fwd(y, x, B, per, ps[k], key, 7), kc_dropout_fwd(gy, gx, B, per, ps[k], key, 7);
+    report("dropout fwd", what, "3x1001 @7", rel_err(gy, y, n), 0);
+    kcpu_dropout_bwd(y, x, B, per, ps[k], key, 7), kc_dropout_bwd(gy, gx, B, per, ps[k], key, 7);
+    report("dropout bwd", what, "3x1001 @7", rel_err(gy, y, n), 0);
+  }
+  kcpu_dropout_fwd(y, x, B, per, 0.3f, key, 7);
+  float *gin = dev_copy_of(x, n);
+  kc_dropout_fwd(gin, gin, B, per, 0.3f, key, 7);
+  report("dropout fwd", "y==x", "3x1001 @7", rel_err(gin, y, n), 0);
+  kc_free(gin);
+  key.step = 4;
+  kcpu_dropout_bwd(y, x, B, per, 0.5f, key, 1ULL << 33); /* a sample index above 32 bits */
+  kc_dropout_bwd(gy, gx, B, per, 0.5f, key, 1ULL << 33);
+  report("dropout bwd", "p=0.5", "3x1001 @2^33", rel_err(gy, y, n), 0);
+
+  kcpu_scale_fwd(y, x, s, B, per), kc_scale_fwd(gy, gx, gs, B, per);
+  report("scale", "fwd", "3x1001", rel_err(gy, y, n), 1e-6);
+  float *dy = host(n), *dx = host(n);
+  fill(dy, n, 63, -1, 1);
+  float *gdy = dev(dy, n), *gdx = dev_zero(n);
+  kcpu_scale_bwd(dx, ds, dy, x, s, B, per), kc_scale_bwd(gdx, gds, gdy, gx, gs, B, per);
+  report("scale", "dx", "3x1001", rel_err(gdx, dx, n), 1e-6);
+  report("scale", "ds (accum)", "3x1001", rel_err(gds, ds, B), 1e-5);
+  kcpu_scale_bwd(dx, ds, dy, x, s, B, per); /* in place on the GPU: dx == dy */
+  kc_scale_bwd(gdy, gds, gdy, gx, gs, B, per);
+  report("scale", "dx==dy", "3x1001", rel_err(gdy, dx, n), 1e-6);
+  report("scale", "ds (accum 2)", "3x1001", rel_err(gds, ds, B), 1e-5);
+  free(x), free(y), free(s), free(ds), free(dy), free(dx);
+  kc_free(gx), kc_free(gy), kc_free(gs), kc_free(gds), kc_free(gdy), kc_free(gdx);
+}
+
+static void check_sine(void) {
+  int64_t feats[] = {18, 256};
+  for (int k = 0; k < 2; k++) {
+    int64_t n = 37, D = feats[k];
+    float *x = host(n), *freqs = host(D / 2), *y = host(n * D), *dy = host(n * D), *dx = host(n);
+    fill(x, n, 70, -3, 3), fill(dy, n * D, 71, -1, 1);
+    k_sine_freqs(freqs, D, K_SINE_OMEGA);
+    float *gx = dev(x, n), *gf = dev(freqs, D / 2), *gy = dev_zero(n * D), *gdy = dev(dy, n * D),
+          *gdx = dev_zero(n);
+    char shape[32];
+    snprintf(shape, sizeof shape, "37x%lld", (long long)D);
+    kcpu_sine_encoding_fwd(y, x, freqs, n, D), kc_sine_encoding_fwd(gy, gx, gf, n, D);
+    report("sine_encoding", "fwd", shape, rel_err(gy, y, n * D), 1e-6);
+    kcpu_sine_encoding_bwd(dx, dy, x, freqs, n, D), kc_sine_encoding_bwd(gdx, gdy, gx, gf, n, D);
+    report("sine_encoding", "bwd", shape, rel_err(gdx, dx, n), 1e-5);
+    free(x), free(freqs), free(y), free(dy), free(dx);
+    kc_free(gx), kc_free(gf), kc_free(gy), kc_free(gdy), kc_free(gdx);
+  }
+}
+
+static void check_rope(void) {
+  int64_t shp[3] = {3, 4, 5}, L = 60, nd = 3, pairs = 9, C = 2 * pairs, B = 3, n = B * L * C;
+  float *coo = host(L * nd), *theta = host(nd * pairs), *ang = host(L * pairs), *dang = host(L * pairs),
+        *dth = host(nd * pairs);
+  kcpu_grid_coords(coo, 3, shp);
+  float *gcoo = dev_zero(L * nd);
+  kc_grid_coords(gcoo, 3, shp);
+  report("grid_coords", "", "3x4x5", rel_err(gcoo, coo, L * nd), 0);
+  int64_t shp2[2] = {7, 3};
+  float *coo2 = host(42), *gcoo2 = dev_zero(42);
+  kcpu_grid_coords(coo2, 2, shp2);
+  kc_grid_coords(gcoo2, 2, shp2);
+  report("grid_coords", "", "7x3", rel_err(gcoo2, coo2, 42), 0);
+  free(coo2);
+  kc_free(gcoo2);
+
+  fill(theta, nd * pairs, 80, -1, 1), fill(dang, L * pairs, 81, -1, 1), fill(dth, nd * pairs, 82, -1, 1);
+  float *gth = dev(theta, nd * pairs), *gang = dev_zero(L * pairs), *gdang = dev(dang, L * pairs),
+        *gdth = dev(dth, nd * pairs);
+  kcpu_rope_angles_fwd(ang, coo, theta, L, nd, pairs), kc_rope_angles_fwd(gang, gcoo, gth, L, nd, pairs);
+  report("rope_angles", "fwd", "60x3 -> 9", rel_err(gang, ang, L * pairs), 1e-6);
+  kcpu_rope_angles_bwd(dth, dang, coo, L, nd, pairs), kc_rope_angles_bwd(gdth, gdang, gcoo, L, nd, pairs);
+  report("rope_angles", "dtheta acc", "60x3 -> 9", rel_err(gdth, dth, nd * pairs), 1e-5);
+
+  float *x = host(n), *y = host(n), *dy = host(n), *dx = host(n), *da = host(L * pairs);
+  fill(x, n, 83, -1, 1), fill(dy, n, 84, -1, 1), fill(da, L * pairs, 85, -1, 1);
+  float *gx = dev(x, n), *gy = dev_zero(n), *gdy = dev(dy, n), *gdx = dev_zero(n), *gda = dev(da, L * pairs);
+  const char *shape = "3x60x18";
+  kcpu_rope_fwd(y, x, ang, B, L, C), kc_rope_fwd(gy, gx, gang, B, L, C);
+  report("rope", "fwd", shape, rel_err(gy, y, n), 1e-6);
+  float *gin = dev_copy_of(x, n);
+  kc_rope_fwd(gin, gin, gang, B, L, C);
+  report("rope", "fwd y==x", shape, rel_err(gin, y, n), 1e-6);
+  kc_free(gin);
+  kcpu_rope_bwd(dx, da, dy, y, ang, B, L, C), kc_rope_bwd(gdx, gda, gdy, gy, gang, B, L, C);
+  report("rope", "dx", shape, rel_err(gdx, dx, n), 1e-6);
+  report("rope", "dangles acc", shape, rel_err(gda, da, L * pairs), 1e-5);
+  kcpu_rope_bwd(dx, da, dy, y, ang, B, L, C); /* in place on the GPU: dx == dy; dangles accumulates again */
+  gin = dev_copy_of(dy, n);
+  kc_rope_bwd(gin, gda, gin, gy, gang, B, L, C);
+  report("rope", "dx==dy", shape, rel_err(gin, dx, n), 1e-6);
+  report("rope", "dangles acc 2", shape, rel_err(gda, da, L * pairs), 1e-5);
+  kc_free(gin);
+
+  free(coo), free(theta), free(ang), free(dang), free(dth), free(x), free(y), free(dy), free(dx), free(da);
+  kc_free(gcoo), kc_free(gth), kc_free(gang), kc_free(gdang), kc_free(gdth), kc_free(gx), kc_free(gy);
+  kc_free(gdy), kc_free(gdx), kc_free(gda);
+}
+
+static void check_qkv_mae(void) {
+  int64_t rows = 37, C = 24, n = rows * C;
+  float *qkv = host(3 * n), *q = host(n), *k = host(n), *v = host(n), *d = host(3 * n);
+  fill(qkv, 3 * n, 90, -1, 1);
+  float *gqkv = dev(qkv, 3 * n), *gq = dev_zero(n), *gk = dev_zero(n), *gv = dev_zero(n),
+        *gd = dev_zero(3 * n);
+  kcpu_qkv_split_fwd(q, k, v, qkv, rows, C), kc_qkv_split_fwd(gq, gk, gv, gqkv, rows, C);
+  report("qkv_split", "q", "37x3x24", rel_err(gq, q, n), 0);
+  report("qkv_split", "k", "37x3x24", rel_err(gk, k, n), 0);
+  report("qkv_split", "v", "37x3x24", rel_err(gv, v, n), 0);
+  fill(q, n, 91, -1, 1), fill(k, n, 92, -1, 1), fill(v, n, 93, -1, 1);
+  kc_upload(gq, q, n * sizeof(float)), kc_upload(gk, k, n * sizeof(float)),
+      kc_upload(gv, v, n * sizeof(float));
+  kcpu_qkv_split_bwd(d, q, k, v, rows, C), kc_qkv_split_bwd(gd, gq, gk, gv, rows, C);
+  report("qkv_split", "bwd", "37x3x24", rel_err(gd, d, 3 * n), 0);
+  free(qkv), free(q), free(k), free(v), free(d);
+  kc_free(gqkv), kc_free(gq), kc_free(gk), kc_free(gv), kc_free(gd);
+
+  int64_t m = 100003;
+  float *p = host(m), *t = host(m), *dp = host(m);
+  fill(p, m, 94, -1, 1), fill(t, m, 95, -1, 1);
+  for (int64_t i = 0; i < m; i += 17) t[i] = p[i]; /* ties: a zero gradient */
+  float *gp = dev(p, m), *gt = dev(t, m), *gdp = dev_zero(m);
+  double cpu = kcpu_mae_fwd(p, t, m), gpu = kc_mae_fwd(gp, gt, m);
+  report("mae", "fwd", "100003", fabs(gpu - cpu) / cpu, 1e-10);
+  kcpu_mae_bwd(dp, p, t, m, 0.7), kc_mae_bwd(gdp, gp, gt, m, 0.7);
+  report("mae", "bwd", "100003", rel_err(gdp, dp, m), 0);
+  cpu = kcpu_mae_fwd(p, t, 5), gpu = kc_mae_fwd(gp, gt, 5);
+  report("mae", "fwd", "5", fabs(gpu - cpu) / cpu, 1e-10);
+  free(p), free(t), free(dp);
+  kc_free(gp), kc_free(gt), kc_free(gdp);
+}
+
 /* The figures: one line each, for the note. */
 static void bench(void) {
   double peak = kc_bf16_gemm_tflops(8192, 10);
@@ -278,6 +578,57 @@ static void bench(void) {
   kc_free(p), kc_free(g), kc_free(m), kc_free(vv);
 }
 
+/* Nearest upsampling and its adjoint (kernels/dcae.h), over 1 to 3 spatial
+ * dims with unit and non-unit factors, and the channel RMS norm of the latent
+ * saturation, forward and backward. The same arithmetic in the same order as
+ * the CPU (copies; sums of the copies in increasing output order; channel
+ * sums in double with the products unfused): exact, tolerance 0 for
+ * upsampling and 1e-6 for the RMS norm (room for a double sqrt/division that
+ * differs in the last bit). */
+static void check_dcae(void) {
+  struct {
+    int dims;
+    int64_t in[3];
+    int factor[3];
+  } up[] = {{1, {7}, {3}}, {2, {5, 6}, {2, 2}}, {2, {3, 4}, {1, 3}}, {3, {3, 4, 5}, {2, 1, 2}}};
+  for (size_t k = 0; k < sizeof up / sizeof *up; k++) {
+    int64_t rows = 6, vin = 1, f = 1;
+    for (int d = 0; d < up[k].dims; d++) vin *= up[k].in[d], f *= up[k].factor[d];
+    int64_t nin = rows * vin, nout = nin * f;
+    char shape[48];
+    snprintf(shape, sizeof shape, "%dd case %zu, 6 rows", up[k].dims, k);
+    float *x = host(nin), *dy = host(nout), *y = host(nout), *dx = host(nin);
+    fill(x, nin, 90 + (unsigned)k, -1, 1), fill(dy, nout, 95 + (unsigned)k, -1, 1);
+    float *gx = dev(x, nin), *gdy = dev(dy, nout), *gy = dev_zero(nout), *gdx = dev_zero(nin);
+    kcpu_upsample_nearest_fwd(y, x, rows, up[k].dims, up[k].in, up[k].factor);
+    kc_upsample_nearest_fwd(gy, gx, rows, up[k].dims, up[k].in, up[k].factor);
+    report("upsample_nearest", "fwd", shape, rel_err(gy, y, nout), 0);
+    kcpu_upsample_nearest_bwd(dx, dy, rows, up[k].dims, up[k].in, up[k].factor);
+    kc_upsample_nearest_bwd(gdx, gdy, rows, up[k].dims, up[k].in, up[k].factor);
+    report("upsample_nearest", "bwd", shape, rel_err(gdx, dx, nin), 0);
+    free(x), free(dy), free(y), free(dx);
+    kc_free(gx), kc_free(gdy), kc_free(gy), kc_free(gdx);
+  }
+
+  int64_t rs[][3] = {{3, 4, 37}, {2, 16, 1000}, {1, 1, 5}};
+  for (int k = 0; k < 3; k++) {
+    int64_t Bt = rs[k][0], C = rs[k][1], P = rs[k][2], n = Bt * C * P;
+    char shape[48];
+    snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)Bt, (long long)C, (long long)P);
+    float *x = host(n), *dy = host(n), *y = host(n), *dx = host(n);
+    fill(x, n, 100 + (unsigned)k, -3, 3), fill(dy, n, 105 + (unsigned)k, -1, 1);
+    float *gx = dev(x, n), *gdy = dev(dy, n), *gy = dev_zero(n), *gdx = dev_zero(n);
+    kcpu_rmsnorm_channels_fwd(y, x, Bt, C, P);
+    kc_rmsnorm_channels_fwd(gy, gx, Bt, C, P);
+    report("rmsnorm_channels", "fwd", shape, rel_err(gy, y, n), 1e-6);
+    kcpu_rmsnorm_channels_bwd(dx, dy, x, y, Bt, C, P);
+    kc_rmsnorm_channels_bwd(gdx, gdy, gx, gy, Bt, C, P);
+    report("rmsnorm_channels", "bwd", shape, rel_err(gdx, dx, n), 1e-6);
+    free(x), free(dy), free(y), free(dx);
+    kc_free(gx), kc_free(gdy), kc_free(gy), kc_free(gdx);
+  }
+}
+
 int main(int argc, char **argv) {
   int devices = cuda_device_count();
   if (devices == 0) {
@@ -302,6 +653,14 @@ int main(int argc, char **argv) {
   check_attention(false);
   check_attention(true);
   check_loss_optim_rng();
+  check_vector();
+  check_window_mask();
+  check_layout();
+  check_dropout_scale();
+  check_sine();
+  check_rope();
+  check_qkv_mae();
+  check_dcae();
   printf("\ngpu kernels: %d passed, %d failed\n", checks - failures, failures);
   if (argc > 1 && strcmp(argv[1], "--bench") == 0) bench();
   return failures ? 1 : 0;
