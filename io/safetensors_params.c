@@ -9,10 +9,11 @@
 #include "safetensors.h"
 
 void st_save_params(const char *path, const param_registry *r, const char *const *metadata) {
+  params_download(r);
   st_entry *entries = lola_calloc((size_t)(r->count ? r->count : 1), sizeof *entries, "checkpoint entries");
   for (int i = 0; i < r->count; i++) {
     const param_entry *p = &r->entries[i];
-    entries[i] = (st_entry){p->name, DT_F32, p->ndim, p->shape, params_value(r, i)};
+    entries[i] = (st_entry){p->name, DT_F32, p->ndim, p->shape, params_host(r, PARAM_VALUES) + p->offset};
   }
   st_write(path, entries, r->count, metadata);
   free(entries);
@@ -50,7 +51,7 @@ int st_load_params(const char *path, param_registry *r, bool strict) {
       lola_warn("%s: no tensor '%s'; the parameter keeps its initial value", path, p->name);
       continue;
     }
-    load_checked(&f, t, p, params_value(r, i));
+    load_checked(&f, t, p, params_host(r, PARAM_VALUES) + p->offset);
     loaded++;
   }
   for (int i = 0; i < f.count; i++) {
@@ -61,11 +62,13 @@ int st_load_params(const char *path, param_registry *r, bool strict) {
     lola_warn("%s: tensor '%s' is not a parameter of the model; ignored", path, f.tensors[i].name);
   }
   st_close(&f);
+  params_upload(r);
   return loaded;
 }
 
 void st_save_optimizer(const char *path, const param_registry *r, const adamw_state *st) {
   int n = r->count;
+  params_download(r);
   st_entry *entries = lola_calloc((size_t)(2 * n + 1), sizeof *entries, "optimizer checkpoint entries");
   char **names = lola_calloc((size_t)(2 * n + 1), sizeof *names, "optimizer checkpoint names");
   for (int i = 0; i < n; i++) {
@@ -74,8 +77,8 @@ void st_save_optimizer(const char *path, const param_registry *r, const adamw_st
       size_t len = strlen(p->name) + 16;
       names[2 * i + k] = lola_malloc(len, "optimizer tensor name");
       snprintf(names[2 * i + k], len, "%s.%s", p->name, k ? "exp_avg_sq" : "exp_avg");
-      entries[2 * i + k] =
-          (st_entry){names[2 * i + k], DT_F32, p->ndim, p->shape, (k ? r->v : r->m) + p->offset};
+      entries[2 * i + k] = (st_entry){names[2 * i + k], DT_F32, p->ndim, p->shape,
+                                      params_host(r, k ? PARAM_V : PARAM_M) + p->offset};
     }
   }
   char steps[32], skipped[32];
@@ -119,10 +122,11 @@ void st_load_optimizer(const char *path, param_registry *r, adamw_state *st) {
     for (int k = 0; k < 2; k++) {
       char name[PARAM_NAME_MAX + 16];
       snprintf(name, sizeof name, "%s.%s", p->name, k ? "exp_avg_sq" : "exp_avg");
-      load_checked(&f, required_tensor(&f, name), p, (k ? r->v : r->m) + p->offset);
+      load_checked(&f, required_tensor(&f, name), p, params_host(r, k ? PARAM_V : PARAM_M) + p->offset);
     }
   }
   st->steps = metadata_count(&f, "steps");
   st->skipped = metadata_count(&f, "skipped");
   st_close(&f);
+  params_upload(r);
 }

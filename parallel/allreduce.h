@@ -1,6 +1,7 @@
-/* Gradient averaging across ranks: one call per optimiser step, in buckets so
- * the MPI library pipelines large messages. (The CUDA build averages device
- * buffers with NCCL instead; same call, same semantics.) */
+/* Averaging across ranks in one blocking call, in buckets so the MPI library
+ * pipelines large messages; on the CUDA backend the buffer is device memory
+ * and NCCL averages it. (The training loop overlaps its gradient all-reduce
+ * with the backward instead: parallel/grad_sync.h.) */
 #ifndef LOLA_ALLREDUCE_H
 #define LOLA_ALLREDUCE_H
 

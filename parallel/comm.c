@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "../src/error.h"
+#include "nccl_comm.h"
 
 static lola_comm the_comm = {.rank = 0, .size = 1, .local_rank = 0, .local_size = 1, .node = 0, .nodes = 1};
 static int comm_ready;
@@ -43,6 +44,7 @@ void comm_init(int *argc, char ***argv) {
 
 void comm_finalize(void) {
   if (!comm_ready) return;
+  nccl_finalize();
   MPI_Comm_free(&the_comm.local);
   lola_error_set_job(NULL);
   MPI_Finalize();

@@ -46,6 +46,7 @@ if [ "$ONLY" = all ]; then
   for t in regression/e2e/test_*.sh; do
     [ -e "$t" ] && tally "$(basename "$t" .sh)" bash "$t"
   done
+  tally "kernel dispatch layer up to date" python3 kernels/gen_dispatch.py --check
   tally "regression framework self-test" bash regression/suites/selftest.sh
   tally "regression suites (fast)" env FAST=1 BUILD="$BUILD" bash regression/suites/run.sh
   tally "jobs: pipeline dry run" bash regression/slurm/test_dry_run.sh

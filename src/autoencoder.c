@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "../kernels/norm.h"
+#include "../kernels/rng.h"
+#include "../kernels/vector.h"
 #include "error.h"
 
 autoencoder_config autoencoder_config_symmetric(const dcae_config *shared, int64_t pix_channels,
@@ -102,12 +104,10 @@ float *autoencoder_decode(autoencoder *ae, const dcae_pass *p, const float *z, i
     int64_t per_sample = ae->cfg.decoder.in_channels * dcae_grid_volume(latent);
     float *zn = arena_floats(p->act, batch * per_sample);
     rng_key key = {.seed = p->seed, .purpose = RNG_NOISE, .step = p->step};
-    for (int64_t b = 0; b < batch; b++) {
-      float *row = zn + b * per_sample;
-      rng_normal(row, per_sample, key, p->first_sample + (uint64_t)b, 0);
-      for (int64_t i = 0; i < per_sample; i++)
-        row[i] = z[b * per_sample + i] + (float)ae->cfg.latent_noise * row[i];
-    }
+    for (int64_t b = 0; b < batch; b++) /* sample b's numbers: (seed, RNG_NOISE, step, first_sample + b) */
+      k_rng_normal(zn + b * per_sample, per_sample, key, p->first_sample + (uint64_t)b, 0);
+    k_scal(zn, (float)ae->cfg.latent_noise, batch * per_sample); /* zn = z + σ·ε, as σ·ε rounded, then + z */
+    k_add(zn, z, batch * per_sample);
     input = zn;
   }
   return dcae_forward(&ae->decoder, &ae->params, p, input, batch, latent);

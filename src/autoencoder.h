@@ -11,7 +11,13 @@
  *
  * Parameters live in `params` (state_dict names "encoder.descent...",
  * "decoder.ascent..."), buffers (the LayerNorms' eps) in `buffers`; a
- * checkpoint holds both, as torch's state_dict does. */
+ * checkpoint holds both, as torch's state_dict does.
+ *
+ * Device discipline: create and init run on the host; after params_to_device
+ * (and arena_init_device for the pass's act and scratch arenas) every array
+ * the functions below take or return (x, z, y, gradients, activations) lives
+ * in the active backend's memory (kernels/backend.h) and is touched through
+ * the kernels only; the losses come back to the host as doubles. */
 #ifndef LOLA_AUTOENCODER_H
 #define LOLA_AUTOENCODER_H
 

@@ -1,9 +1,10 @@
 /* The weighted autoencoder loss (AutoEncoderLoss, src/autoencoder.h) from the
- * engine's loss kernels. */
+ * engine's loss kernels: the arrays may live on a device. */
 #include <stdbool.h>
 #include <string.h>
 
 #include "../kernels/loss.h"
+#include "../kernels/vector.h"
 #include "autoencoder.h"
 #include "error.h"
 
@@ -73,6 +74,6 @@ void ae_loss_backward(const ae_loss_config *c, float *dy, float *dz, float *tmp,
     else
       dy_set = true;
   }
-  if (!dy_set) memset(dy, 0, (size_t)n * sizeof *dy);
-  if (!dz_set) memset(dz, 0, (size_t)nz * sizeof *dz);
+  if (!dy_set) k_fill(dy, 0.0f, n);
+  if (!dz_set) k_fill(dz, 0.0f, nz);
 }

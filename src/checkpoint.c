@@ -59,7 +59,7 @@ void checkpoint_save(const char *stage_dir, const char *name, const param_regist
   char text[1024];
   int len =
       snprintf(text, sizeof text,
-               "epoch = %lldL;\nstep = %lldL;\nsamples = %lldL;\nbest_valid = %.17g;\nelapsed = %.17g;\n"
+               "epoch = %lldL;\nstep = %lldL;\nsamples = %lldL;\nbest_valid = %#.17g;\nelapsed = %#.17g;\n"
                "ranks = %d;\nmodel_fingerprint = \"%016llx\";\n",
                (long long)c->epoch, (long long)c->step, (long long)c->samples,
                isfinite(c->best_valid) ? c->best_valid : 1e308, c->elapsed, c->ranks,

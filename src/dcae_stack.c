@@ -1,8 +1,7 @@
 /* Shapes, arena sizes, forward and backward of a DCAE encoder or decoder: its
  * layers run in order, their backwards in reverse (src/dcae.h). */
-#include <string.h>
-
 #include "../kernels/shuffle.h"
+#include "../kernels/vector.h"
 #include "dcae.h"
 #include "dcae_upsample.h"
 #include "error.h"
@@ -190,7 +189,7 @@ float *dcae_forward(dcae_stack *m, const param_registry *r, const dcae_pass *p, 
         break;
     }
     if (p->inference) { /* keep the output, release the layer's activations */
-      memcpy(flight[i % 2], y, sizeof(float) * (size_t)(batch * cn * dcae_grid_volume(&next)));
+      k_copy(flight[i % 2], y, batch * cn * dcae_grid_volume(&next));
       p->act->used = mark;
       y = flight[i % 2];
     }

@@ -1,6 +1,8 @@
 /* Nearest-neighbour upsampling by integer factors, torch.nn.Upsample(mode=
  * "nearest") on channel-first (B, C, *spatial): y[.., i·s + r] = x[.., i]. The
- * DCAE decoder's upsampling step when pixel_shuffle is off. */
+ * DCAE decoder's upsampling step when pixel_shuffle is off; k_upsample_nearest_*
+ * of kernels/dcae.h, so x and y live in the active backend's memory. `in` and
+ * `factor` are host arrays. */
 #ifndef LOLA_DCAE_UPSAMPLE_H
 #define LOLA_DCAE_UPSAMPLE_H
 

@@ -45,9 +45,9 @@ typedef struct deck deck;
 
 /* Collective. Load `path`, apply `noverrides` "key.path=value" strings and validate
  * against `schemas`: the keys of every schema are known; `required` and defaults apply
- * to schemas[0] (the common keys) and to the schemas whose name the deck lists under
- * `stages`. On any error rank 0 prints every problem as file:line: message, and every
- * rank exits with code 2. */
+ * to schemas[0] (the common keys) and any schema of the same name, and to the schemas
+ * whose name the deck lists under `stages`. On any error rank 0 prints every problem
+ * as file:line: message, and every rank exits with code 2. */
 deck *deck_load(const char *path, int noverrides, char **overrides, const deck_schema *schemas, int nschemas);
 void deck_free(deck *d);
 

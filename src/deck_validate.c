@@ -150,7 +150,8 @@ static void require_and_fill(config_t *cfg, const char *deck_path, const deck_sc
 void deck_validate(config_t *cfg, const char *deck_path, const deck_schema *schemas, int nschemas,
                    deck_errors *errors) {
   walk(config_root_setting(cfg), deck_path, schemas, nschemas, errors);
-  if (errors->count) return; /* defaults on top of a broken deck would only add noise */
-  for (int i = 0; i < nschemas; i++)
-    if (i == 0 || stage_listed(cfg, schemas[i].name)) require_and_fill(cfg, deck_path, &schemas[i], errors);
+  if (errors->count) return;         /* defaults on top of a broken deck would only add noise */
+  for (int i = 0; i < nschemas; i++) /* the first schema's tables (the run's own) always apply */
+    if (!strcmp(schemas[i].name, schemas[0].name) || stage_listed(cfg, schemas[i].name))
+      require_and_fill(cfg, deck_path, &schemas[i], errors);
 }

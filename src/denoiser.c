@@ -2,10 +2,13 @@
 #include "denoiser.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../kernels/elementwise.h"
 #include "../kernels/embedding.h"
+#include "../kernels/backend.h"
+#include "../kernels/vector.h"
 #include "error.h"
 #include "nn/act.h"
 
@@ -16,6 +19,8 @@ void denoiser_declare(denoiser *m, param_registry *params, param_registry *buffe
              "denoiser: channels %lld, emb_features %lld (even, positive), label_features %lld",
              (long long)cfg->channels, (long long)cfg->emb_features, (long long)cfg->label_features);
   m->cfg = *cfg;
+  m->host_coef = NULL;
+  m->host_coef_capacity = 0;
   vit_config vc = cfg->arch;
   vc.in_channels = vc.out_channels = cfg->channels;
   vc.cond_channels = cfg->masked ? cfg->channels : 0;
@@ -36,7 +41,22 @@ void denoiser_init(const denoiser *m, param_registry *params, param_registry *bu
   if (m->cfg.label_features > 0) mlp_init(&m->label_embedding, params, key);
 }
 
-void denoiser_free(denoiser *m) { vit_free(&m->backbone); }
+void denoiser_free(denoiser *m) {
+  vit_free(&m->backbone);
+  free(m->host_coef);
+  m->host_coef = NULL;
+  m->host_coef_capacity = 0;
+}
+
+/* Host scratch of `floats` floats, grown only when a larger batch comes. */
+static float *host_scratch(denoiser *m, int64_t floats) {
+  if (floats > m->host_coef_capacity) {
+    free(m->host_coef);
+    m->host_coef = lola_malloc((size_t)floats * sizeof(float), "denoiser coefficients");
+    m->host_coef_capacity = floats;
+  }
+  return m->host_coef;
+}
 
 size_t denoiser_activation_bytes(const denoiser *m, int64_t batch, const int64_t *shape) {
   int64_t S = 1, E = m->cfg.emb_features;
@@ -46,8 +66,8 @@ size_t denoiser_activation_bytes(const denoiser *m, int64_t batch, const int64_t
       4 * act_bytes(batch) + act_bytes(batch * E) * 3 + mlp_activation_bytes(&m->time_embedding, batch);
   if (m->cfg.label_features > 0) bytes += mlp_activation_bytes(&m->label_embedding, batch);
   bytes += 2 * act_bytes(n) + vit_activation_bytes(&m->backbone, batch, shape); /* xin, f */
-  bytes += act_bytes(n);                                                        /* masked: x_clamped */
-  bytes += 3 * act_bytes(n) + act_bytes(batch * E);                             /* backward */
+  bytes += act_bytes(n) + act_bytes(batch);         /* masked: x_clamped, clamp scale */
+  bytes += 3 * act_bytes(n) + act_bytes(batch * E); /* backward */
   return bytes;
 }
 
@@ -65,14 +85,21 @@ void denoiser_forward(denoiser *m, const param_registry *params, const param_reg
   m->c_out = arena_floats(act, batch);
   m->c_skip = arena_floats(act, batch);
   m->c_noise = arena_floats(act, batch);
+  float *h = host_scratch(m, 5 * batch); /* c_in, c_out, c_skip, c_noise, var */
   for (int64_t b = 0; b < batch; b++) {
     edm_coefficients c = edm_precondition(&m->cfg.schedule, t[b]);
-    m->c_in[b] = (float)c.c_in;
-    m->c_out[b] = (float)c.c_out;
-    m->c_skip[b] = (float)c.c_skip;
-    m->c_noise[b] = (float)c.c_noise;
-    if (var) var[b] = (float)c.var;
+    h[b] = (float)c.c_in;
+    h[batch + b] = (float)c.c_out;
+    h[2 * batch + b] = (float)c.c_skip;
+    h[3 * batch + b] = (float)c.c_noise;
+    h[4 * batch + b] = (float)c.var;
   }
+  size_t vec = (size_t)batch * sizeof(float);
+  k_upload(m->c_in, h, vec);
+  k_upload(m->c_out, h + batch, vec);
+  k_upload(m->c_skip, h + 2 * batch, vec);
+  k_upload(m->c_noise, h + 3 * batch, vec);
+  if (var) k_upload(var, h + 4 * batch, vec);
   /* emb = time_embedding(c_noise) + label_embedding(label) */
   m->enc = arena_floats(act, batch * E);
   m->emb = arena_floats(act, batch * E);
@@ -82,14 +109,13 @@ void denoiser_forward(denoiser *m, const param_registry *params, const param_reg
   if (m->cfg.label_features > 0 && label) { /* EmbeddingWrapper: no label, time only */
     m->emb_label = arena_floats(act, batch * E);
     mlp_forward(&m->label_embedding, params, act, m->emb_label, label, batch);
-    for (int64_t i = 0; i < batch * E; i++) m->emb[i] += m->emb_label[i];
+    k_add(m->emb, m->emb_label, batch * E);
   }
   m->xin = arena_floats(act, n);
   m->f = arena_floats(act, n);
   k_scale_fwd(m->xin, x_t, m->c_in, batch, P);
   vit_forward(&m->backbone, params, buffers, act, m->f, m->xin, m->emb, cond, batch, shape, mode);
-  for (int64_t b = 0; b < batch; b++)
-    for (int64_t i = b * P; i < (b + 1) * P; i++) mean[i] = m->c_skip[b] * x_t[i] + m->c_out[b] * m->f[i];
+  k_axpby_rows(mean, m->c_skip, x_t, m->c_out, m->f, batch, P); /* c_skip·x_t + c_out·F */
 }
 
 void denoiser_backward(denoiser *m, param_registry *params, arena *act, float *dx_t, const float *dmean) {
@@ -97,12 +123,9 @@ void denoiser_backward(denoiser *m, param_registry *params, arena *act, float *d
   size_t mark = act_mark(act);
   float *df = arena_floats(act, n), *dxin = dx_t ? arena_floats(act, n) : NULL;
   float *demb = arena_floats(act, B * E);
-  for (int64_t b = 0; b < B; b++)
-    for (int64_t i = b * P; i < (b + 1) * P; i++) df[i] = m->c_out[b] * dmean[i];
+  k_axpby_rows(df, m->c_out, dmean, NULL, NULL, B, P);
   vit_backward(&m->backbone, params, act, dxin, demb, NULL, df);
-  if (dx_t)
-    for (int64_t b = 0; b < B; b++)
-      for (int64_t i = b * P; i < (b + 1) * P; i++) dx_t[i] = m->c_skip[b] * dmean[i] + m->c_in[b] * dxin[i];
+  if (dx_t) k_axpby_rows(dx_t, m->c_skip, dmean, m->c_in, dxin, B, P);
   mlp_backward(&m->time_embedding, params, act, NULL, demb);
   if (m->emb_label) mlp_backward(&m->label_embedding, params, act, NULL, demb);
   act_release(act, mark);
@@ -119,14 +142,17 @@ void denoiser_masked_forward(denoiser *m, const param_registry *params, const pa
     lola_die(LOLA_EXIT_RUNTIME, "denoiser: masked forward of a denoiser built without masked = true");
   m->mask = mask;
   m->x_clamped = arena_floats(act, batch * P);
+  float *scale = arena_floats(act, batch), *h = host_scratch(m, batch);
   for (int64_t b = 0; b < batch; b++) {
     edm_coefficients c = edm_precondition(&m->cfg.schedule, t[b]);
-    float scale = (float)sqrt(c.alpha * c.alpha + c.sigma * c.sigma);
-    for (int64_t i = b * P; i < (b + 1) * P; i++) m->x_clamped[i] = mask[i] != 0 ? scale * y[i] : x_t[i];
+    h[b] = (float)sqrt(c.alpha * c.alpha + c.sigma * c.sigma);
   }
+  k_upload(scale, h, (size_t)batch * sizeof(float));
+  /* x_t <- sqrt(alpha² + sigma²)·y where observed */
+  k_axpby_rows(m->x_clamped, scale, y, NULL, NULL, batch, P);
+  k_select(m->x_clamped, mask, m->x_clamped, x_t, batch * P);
   denoiser_forward(m, params, buffers, act, mean, var, m->x_clamped, t, label, mask, batch, shape, mode);
-  for (int64_t i = 0; i < batch * P; i++)
-    if (mask[i] != 0) mean[i] = y[i];
+  k_select(mean, mask, y, mean, batch * P);
 }
 
 void denoiser_masked_backward(denoiser *m, param_registry *params, arena *act, float *dx_t,
@@ -134,10 +160,8 @@ void denoiser_masked_backward(denoiser *m, param_registry *params, arena *act, f
   int64_t n = m->batch * m->per_sample;
   size_t mark = act_mark(act);
   float *dq = arena_floats(act, n);
-  for (int64_t i = 0; i < n; i++) dq[i] = m->mask[i] != 0 ? 0.0f : dmean[i];
+  k_select(dq, m->mask, NULL, dmean, n);
   denoiser_backward(m, params, act, dx_t, dq);
-  if (dx_t)
-    for (int64_t i = 0; i < n; i++)
-      if (m->mask[i] != 0) dx_t[i] = 0.0f;
+  if (dx_t) k_select(dx_t, m->mask, NULL, dx_t, n);
   act_release(act, mark);
 }

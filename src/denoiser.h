@@ -34,10 +34,13 @@ typedef struct {
   vit backbone;
   mlp time_embedding, label_embedding;
   int freqs; /* time SineEncoding buffer */
+  /* host scratch for the per-sample coefficients (grown once, on the first forward) */
+  float *host_coef;
+  int64_t host_coef_capacity;
   /* saved by forward */
   int64_t batch, per_sample;
   const float *x_t, *cond;
-  float *c_in, *c_out, *c_skip, *c_noise, *enc, *emb, *emb_label, *xin, *f;
+  float *c_in, *c_out, *c_skip, *c_noise, *enc, *emb, *emb_label, *xin, *f; /* c_*: (B) on the device */
   /* masked forward */
   const float *mask;
   float *x_clamped;
@@ -49,11 +52,10 @@ void denoiser_init(const denoiser *m, param_registry *params, param_registry *bu
 void denoiser_free(denoiser *m);
 size_t denoiser_activation_bytes(const denoiser *m, int64_t batch, const int64_t *shape);
 
-/* mean (B, C, *shape) and var (B) of the Gaussian denoiser at times t (B)
- * from x_t; label (B, label_features) or NULL (then the time embedding alone
- * modulates, as the reference's EmbeddingWrapper); cond (B, C, *shape), the mask
- * as 0/1 floats, when masked (else NULL). Inputs must stay valid until the
- * backward. var may be NULL. */
+/* mean (B, C, *shape) and var (B) of the Gaussian denoiser at times t (B,
+ * a HOST array: the coefficients are computed on the host) from x_t; label (B, label_features) or NULL (then
+ * the time embedding alone modulates, as the reference's EmbeddingWrapper); cond (B, C, *shape), the mask as
+ * 0/1 floats, when masked (else NULL). Inputs must stay valid until the backward. var may be NULL. */
 void denoiser_forward(denoiser *m, const param_registry *params, const param_registry *buffers, arena *act,
                       float *mean, float *var, const float *x_t, const float *t, const float *label,
                       const float *cond, int64_t batch, const int64_t *shape, const nn_mode *mode);

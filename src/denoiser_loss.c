@@ -2,8 +2,11 @@
 #include "denoiser_loss.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/backend.h"
+#include "../kernels/vector.h"
 #include "error.h"
 #include "nn/act.h"
 
@@ -30,9 +33,28 @@ size_t denoiser_loss_activation_bytes(const denoiser *d, int64_t batch, const in
   int64_t S = 1;
   for (int k = 0; k < d->cfg.arch.spatial; k++) S *= shape[k];
   int64_t n = batch * d->cfg.channels * S;
-  return 2 * act_bytes(batch) + 3 * act_bytes(n) + denoiser_activation_bytes(d, batch, shape);
+  /* x_t, mean, the clamp target; the weights and three coefficient vectors; dmean in backward */
+  return 4 * act_bytes(batch) + 4 * act_bytes(n) + denoiser_activation_bytes(d, batch, shape);
 }
 
+/* Host scratch of five vectors of `batch` floats: t, 1/var, alpha, sigma, sqrt(alpha² + sigma²). */
+static float *host_vectors(denoiser_loss *L, int64_t batch) {
+  if (5 * batch > L->host_capacity) {
+    free(L->host);
+    L->host = lola_malloc((size_t)(5 * batch) * sizeof(float), "denoiser loss coefficients");
+    L->host_capacity = 5 * batch;
+  }
+  return L->host;
+}
+
+void denoiser_loss_free(denoiser_loss *L) {
+  free(L->host);
+  L->host = NULL;
+  L->host_capacity = 0;
+}
+
+/* x_t = alpha·x + sigma·z with z ~ N(0, I) per sample (the forward process),
+ * and x_t = sqrt(alpha² + sigma²)·x on the observed entries of a mask. */
 double denoiser_loss_forward(denoiser_loss *L, denoiser *d, const param_registry *params,
                              const param_registry *buffers, arena *act, const float *x, const float *mask,
                              const float *label, int64_t batch, const int64_t *shape, rng_key time_key,
@@ -46,42 +68,45 @@ double denoiser_loss_forward(denoiser_loss *L, denoiser *d, const param_registry
   L->per_sample = P;
   L->x = x;
   L->scale = 1.0 / (double)n;
-  L->t = arena_floats(act, batch);
-  L->var = arena_floats(act, batch);
-  L->x_t = arena_floats(act, n);
-  L->mean = arena_floats(act, n);
+  float *h = host_vectors(L, batch), *t = h, *w = h + batch, *alpha = h + 2 * batch, *sigma = h + 3 * batch,
+        *norm = h + 4 * batch;
   for (int64_t b = 0; b < batch; b++) {
     rng_stream s = rng_stream_at(time_key, first_sample + (uint64_t)b);
-    L->t[b] = (float)time_prior_sample(&L->prior, &s);
-    edm_coefficients c = edm_precondition(&d->cfg.schedule, L->t[b]);
-    float *xt = L->x_t + b * P;
-    const float *xb = x + b * P;
-    rng_normal(xt, P, noise_key, first_sample + (uint64_t)b, 0); /* z */
-    float alpha = (float)c.alpha, sigma = (float)c.sigma,
-          norm = (float)sqrt(c.alpha * c.alpha + c.sigma * c.sigma);
-    for (int64_t i = 0; i < P; i++) {
-      xt[i] = alpha * xb[i] + sigma * xt[i];
-      if (mask && mask[b * P + i] != 0) xt[i] = norm * xb[i];
-    }
+    t[b] = (float)time_prior_sample(&L->prior, &s);
+    edm_coefficients c = edm_precondition(&d->cfg.schedule, t[b]);
+    w[b] = (float)(1.0 / c.var);
+    alpha[b] = (float)c.alpha;
+    sigma[b] = (float)c.sigma;
+    norm[b] = (float)sqrt(c.alpha * c.alpha + c.sigma * c.sigma);
   }
-  denoiser_forward(d, params, buffers, act, L->mean, L->var, L->x_t, L->t, label, mask, batch, shape, mode);
-  double loss = 0;
-  for (int64_t b = 0; b < batch; b++)
-    for (int64_t i = b * P; i < (b + 1) * P; i++) {
-      double e = (double)L->mean[i] - x[i];
-      loss += e * e / L->var[b];
-    }
-  return loss * L->scale;
+  size_t vec = (size_t)batch * sizeof(float);
+  L->weight = arena_floats(act, batch);
+  float *alpha_d = arena_floats(act, batch), *sigma_d = arena_floats(act, batch);
+  k_upload(L->weight, w, vec);
+  k_upload(alpha_d, alpha, vec);
+  k_upload(sigma_d, sigma, vec);
+  L->x_t = arena_floats(act, n);
+  L->mean = arena_floats(act, n);
+  for (int64_t b = 0; b < batch; b++) /* z */
+    k_rng_normal(L->x_t + b * P, P, noise_key, first_sample + (uint64_t)b, 0);
+  k_axpby_rows(L->x_t, alpha_d, x, sigma_d, L->x_t, batch, P);
+  if (mask) {
+    float *norm_d = arena_floats(act, batch), *clamped = arena_floats(act, n);
+    k_upload(norm_d, norm, vec);
+    k_axpby_rows(clamped, norm_d, x, NULL, NULL, batch, P);
+    k_select(L->x_t, mask, clamped, L->x_t, n);
+  }
+  denoiser_forward(d, params, buffers, act, L->mean, NULL, L->x_t, t, label, mask, batch, shape, mode);
+  return k_weighted_sse(L->mean, x, L->weight, batch, P) * L->scale;
 }
 
 void denoiser_loss_backward(denoiser_loss *L, denoiser *d, param_registry *params, arena *act, double dloss) {
   int64_t B = L->batch, P = L->per_sample;
   size_t mark = act_mark(act);
-  float *dmean = arena_floats(act, B * P);
-  for (int64_t b = 0; b < B; b++) {
-    double k = 2 * dloss * L->scale / L->var[b];
-    for (int64_t i = b * P; i < (b + 1) * P; i++) dmean[i] = (float)(k * ((double)L->mean[i] - L->x[i]));
-  }
+  float *dmean = arena_floats(act, B * P), *k = arena_floats(act, B), *h = L->host + B; /* 1/var */
+  for (int64_t b = 0; b < B; b++) h[2 * B + b] = (float)(2 * dloss * L->scale * h[b]);
+  k_upload(k, h + 2 * B, (size_t)B * sizeof(float)); /* d/dmean of w·(mean − x)² */
+  k_diff_rows(dmean, k, L->mean, L->x, B, P);
   denoiser_backward(d, params, act, NULL, dmean);
   act_release(act, mark);
 }

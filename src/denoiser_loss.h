@@ -34,8 +34,11 @@ typedef struct {
   /* saved by forward */
   int64_t batch, per_sample;
   const float *x;
-  float *t, *x_t, *mean, *var;
-  double scale; /* 1 / (B·C·S) */
+  float *x_t, *mean, *weight; /* device: noised input, denoiser mean, 1/var per sample */
+  double scale;               /* 1 / (B·C·S) */
+  /* host: t, 1/var and the noising coefficients per sample (grown once, on the first forward) */
+  float *host;
+  int64_t host_capacity;
 } denoiser_loss;
 
 size_t denoiser_loss_activation_bytes(const denoiser *d, int64_t batch, const int64_t *shape);
@@ -48,5 +51,7 @@ double denoiser_loss_forward(denoiser_loss *L, denoiser *d, const param_registry
                              rng_key noise_key, uint64_t first_sample, const nn_mode *mode);
 /* Accumulate the parameter gradients of dloss · loss. */
 void denoiser_loss_backward(denoiser_loss *L, denoiser *d, param_registry *params, arena *act, double dloss);
+/* The host scratch. */
+void denoiser_loss_free(denoiser_loss *L);
 
 #endif

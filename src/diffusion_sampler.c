@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "../kernels/rng.h"
+#include "../kernels/sampler.h"
+#include "../kernels/vector.h"
 #include "error.h"
 
 int sampler_from_name(const char *name) {
@@ -35,11 +37,11 @@ static double timestep(const sampler_config *c, int i) {
   return c->start + (c->stop - c->start) * (double)i / (double)c->steps; /* torch.linspace */
 }
 
-/* Standard normals for every sample, keyed by (window, draw). */
+/* Standard normals for every sample, keyed by (window, draw), into eps on the device. */
 static void draw_noise(float *eps, int count, int64_t per, uint64_t seed, uint32_t window, uint32_t draw,
                        const uint64_t *ids) {
   rng_key key = {.seed = seed, .purpose = RNG_SAMPLER, .step = (window << 16) | (draw & 0xFFFFu)};
-  for (int c = 0; c < count; c++) rng_normal(eps + (int64_t)c * per, per, key, ids[c], 0);
+  for (int c = 0; c < count; c++) k_rng_normal(eps + (int64_t)c * per, per, key, ids[c], 0);
 }
 
 void sampler_init(const sampler_config *c, const gaussian_denoiser *d, float *x, int count, int64_t per,
@@ -48,7 +50,7 @@ void sampler_init(const sampler_config *c, const gaussian_denoiser *d, float *x,
   d->schedule(d->user, c->start, &alpha, &sigma);
   draw_noise(x, count, per, seed, window, 0xFFFFu, ids);
   float scale = (float)sqrt(alpha * alpha + sigma * sigma);
-  for (int64_t i = 0; i < (int64_t)count * per; i++) x[i] *= scale;
+  k_scal(x, scale, (int64_t)count * per);
 }
 
 /* Solve the n×n system V c = b in place (Gaussian elimination, partial pivoting). */
@@ -101,19 +103,6 @@ void adams_bashforth_coefficients(const double *t, int m, int n, bool exponentia
   solve(V, coef, n);
 }
 
-/* x_s = a_s m + s_s sqrt(1 - tau) (x_t - a_t m)/s_t + s_s sqrt(tau) eps (DDPM/DDIM). */
-static void ddim_step(float *x, const float *mean, const float *eps, int64_t n, double at, double st,
-                      double as, double ss, double tau) {
-  double keep = ss * sqrt(1 - tau) / st, noise = ss * sqrt(tau);
-  for (int64_t i = 0; i < n; i++)
-    x[i] = (float)(as * mean[i] + keep * (x[i] - at * mean[i]) + (eps ? noise * eps[i] : 0.0));
-}
-
-/* z = (x - a m)/s */
-static void velocity(float *z, const float *x, const float *mean, int64_t n, double a, double s) {
-  for (int64_t i = 0; i < n; i++) z[i] = (float)((x[i] - a * mean[i]) / s);
-}
-
 static void run_multistep(const sampler_config *c, const gaussian_denoiser *d, float *x, int count, int64_t n,
                           float *work) {
   bool exponential = c->algorithm == SAMPLER_EAB;
@@ -130,16 +119,12 @@ static void run_multistep(const sampler_config *c, const gaussian_denoiser *d, f
     d->schedule(d->user, t, &at, &st);
     d->schedule(d->user, timestep(c, i + 1), &as, &ss);
     d->mean(d->user, x, t, mean, count);
-    velocity(history + (int64_t)(i % c->order) * n, x, mean, n, at, st);
+    k_sampler_velocity(history + (int64_t)(i % c->order) * n, x, mean, n, at, st);
     int m = i + 1, k = m < c->order ? m : c->order;
     double coef[16];
     adams_bashforth_coefficients(rho, m, k, exponential, coef);
     /* z of step m-k+j is in slot (m-k+j) % order; coefficients follow time order. */
-    for (int64_t e = 0; e < n; e++) {
-      double integral = 0;
-      for (int j = 0; j < k; j++) integral += coef[j] * history[(int64_t)((m - k + j) % c->order) * n + e];
-      x[e] = (float)(as / at * x[e] + as * integral);
-    }
+    k_sampler_ab(x, history, coef, k, m - k, c->order, n, at, as);
   }
 }
 
@@ -164,23 +149,20 @@ void sampler_run(const sampler_config *c, const gaussian_denoiser *d, float *x, 
         if (c->algorithm == SAMPLER_DDIM) tau = fmin(fmax(c->eta * tau, 0), 1);
         draw_noise(aux, count, per, seed, window, draw++, ids);
         d->mean(d->user, x, t, mean, count);
-        ddim_step(x, mean, aux, n, at, st, as, ss, tau);
+        k_sampler_ddim(x, mean, aux, n, at, st, as, ss, tau);
         break;
       }
       case SAMPLER_EULER:
       case SAMPLER_HEUN: {
         d->mean(d->user, x, t, mean, count);
-        velocity(zt, x, mean, n, at, st);
+        k_sampler_velocity(zt, x, mean, n, at, st);
         double h = as * (ss / as - st / at);
-        for (int64_t e = 0; e < n; e++) aux[e] = (float)(as / at * x[e] + h * zt[e]);
+        k_sampler_euler(aux, x, zt, n, at, as, h);
         if (c->algorithm == SAMPLER_HEUN) {
           d->mean(d->user, aux, s, mean, count);
-          for (int64_t e = 0; e < n; e++) {
-            double zs = (aux[e] - as * mean[e]) / ss;
-            aux[e] = (float)(as / at * x[e] + h * (zt[e] + zs) / 2);
-          }
+          k_sampler_heun(aux, x, zt, mean, n, at, as, ss, h);
         }
-        memcpy(x, aux, sizeof(float) * (size_t)n);
+        k_copy(x, aux, n);
         break;
       }
       case SAMPLER_PC: {
@@ -188,11 +170,10 @@ void sampler_run(const sampler_config *c, const gaussian_denoiser *d, float *x, 
           d->mean(d->user, x, t, mean, count);
           draw_noise(aux, count, per, seed, window, draw++, ids);
           double amp = sqrt(2 * c->delta) * st;
-          for (int64_t e = 0; e < n; e++)
-            x[e] = (float)(x[e] + c->delta * (at * mean[e] - x[e]) + amp * aux[e]);
+          k_sampler_pc_correct(x, mean, aux, n, at, c->delta, amp);
         }
         d->mean(d->user, x, t, mean, count);
-        ddim_step(x, mean, NULL, n, at, st, as, ss, 0.0);
+        k_sampler_ddim(x, mean, NULL, n, at, st, as, ss, 0.0);
         break;
       }
       default:

@@ -12,7 +12,12 @@
  *
  * Every random number is keyed by (seed, RNG_SAMPLER, window · 2^16 + draw,
  * sample id): a member's trajectory does not depend on how members are batched
- * or spread over ranks. */
+ * or spread over ranks.
+ *
+ * Device discipline: x, work and the denoiser's x_t and mean are arrays of the
+ * active kernel backend (kernels/backend.h; device memory on a GPU), touched
+ * only through kernels (kernels/sampler.h, vector.h, rng.h); the schedule, the
+ * coefficients and `ids` stay on the host. */
 #ifndef LOLA_DIFFUSION_SAMPLER_H
 #define LOLA_DIFFUSION_SAMPLER_H
 
@@ -20,7 +25,8 @@
 #include <stdint.h>
 
 typedef struct {
-  /* mean[c·per + i] = E[X | x_t] for the `count` samples of x_t, at time t. */
+  /* mean[c·per + i] = E[X | x_t] for the `count` samples of x_t, at time t
+   * (x_t and mean: device arrays). */
   void (*mean)(void *user, const float *x_t, double t, float *mean, int count);
   void (*schedule)(void *user, double t, double *alpha, double *sigma);
   void *user;

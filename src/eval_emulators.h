@@ -11,7 +11,11 @@
  *
  * The sampler's numbers are keyed by (seed, window start, draw, member id):
  * set `ids` (one per batch entry) before each rollout, and a member's
- * trajectory is the same whichever batch or rank computes it. */
+ * trajectory is the same whichever batch or rank computes it.
+ *
+ * The model's parameters and every buffer here live in the active kernel
+ * backend's memory (kernels/backend.h): the observations and outputs of the
+ * callback are host arrays, moved with one upload and one download per window. */
 #ifndef LOLA_EVAL_EMULATORS_H
 #define LOLA_EVAL_EMULATORS_H
 
@@ -30,8 +34,10 @@ typedef struct {
   const uint64_t *ids;
   uint64_t seed;
   const float *label; /* label_dim floats, shared by the batch; NULL without */
-  /* buffers of max_batch windows */
-  float *y, *mask, *x, *labels, *t, *var, *work;
+  /* buffers of max_batch windows, on the device (kernels/backend.h) except t,
+   * the host array of per-sample times the denoiser takes; var is unused (NULL);
+   * stage stages the host observations in and the state-major windows out */
+  float *y, *mask, *x, *labels, *t, *var, *work, *stage;
   int64_t shape[4];
   arena act;
 } eval_emulator;

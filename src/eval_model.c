@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/backend.h"
 #include "../parallel/comm.h"
 #include "ae_run.h"
 #include "checkpoint.h"
@@ -79,13 +80,17 @@ static void load_autoencoder(eval_model *m, const deck *d, const char *key, cons
     m->aedeck = load_checkpoint_deck(path);
   }
   ae_run_load(m->aedeck ? m->aedeck : m->mdeck, &ref, m->C, m->dims, &m->ae);
+  params_to_device(&m->ae.params);
+  params_to_device(&m->ae.buffers);
   m->Cz = (int)autoencoder_latent_shape(&m->ae, &m->grid, &m->zgrid);
   m->Pz = 1;
   for (int k = 0; k < m->zgrid.dims; k++) m->Pz *= (long)m->zgrid.ext[k];
   size_t act = autoencoder_activation_bytes(&m->ae, m->chunk, &m->grid, false) + (1u << 20);
   size_t scratch = autoencoder_scratch_bytes(&m->ae, m->chunk, &m->grid) + (1u << 20);
-  arena_init(&m->act, act, "eval autoencoder activations");
-  arena_init(&m->scratch, scratch, "eval autoencoder scratch");
+  arena_init_device(&m->act, act, "eval autoencoder activations");
+  arena_init_device(&m->scratch, scratch, "eval autoencoder scratch");
+  int64_t widest = eval_pixel_floats(m) > eval_state_floats(m) ? eval_pixel_floats(m) : eval_state_floats(m);
+  m->io = k_device_alloc(sizeof(float) * (size_t)(m->chunk * widest), "eval autoencoder states");
 }
 
 void eval_model_build(eval_model *m, const dataset *ds, int chunk, int stride) {
@@ -138,6 +143,8 @@ void eval_model_build(eval_model *m, const dataset *ds, int chunk, int stride) {
   else
     denoiser_init(&m->den, &m->params, &m->buffers, init);
   model_load(m->weights, &m->params, &m->buffers, true, eval_method_name(m->method));
+  params_to_device(&m->params);
+  params_to_device(&m->buffers);
 }
 
 void eval_model_free(eval_model *m) {
@@ -150,6 +157,7 @@ void eval_model_free(eval_model *m) {
     autoencoder_free(&m->ae);
     arena_free(&m->act);
     arena_free(&m->scratch);
+    k_device_free(m->io);
   }
   if (m->method == EVAL_SURROGATE) surrogate_free(&m->sur);
   if (m->method == EVAL_DIFFUSION) denoiser_free(&m->den);
@@ -173,8 +181,9 @@ void eval_encode(eval_model *m, const float *x, long L, float *z) {
     arena_reset(&m->act);
     arena_reset(&m->scratch);
     dcae_pass pass = {.act = &m->act, .scratch = &m->scratch, .train = false};
-    const float *y = autoencoder_encode(&m->ae, &pass, x + l * in, n, &m->grid);
-    memcpy(z + l * out, y, sizeof(float) * (size_t)(n * out));
+    k_upload(m->io, x + l * in, sizeof(float) * (size_t)(n * in));
+    const float *y = autoencoder_encode(&m->ae, &pass, m->io, n, &m->grid);
+    k_download(z + l * out, y, sizeof(float) * (size_t)(n * out));
   }
 }
 
@@ -189,7 +198,8 @@ void eval_decode(eval_model *m, const float *z, long L, float *x) {
     arena_reset(&m->act);
     arena_reset(&m->scratch);
     dcae_pass pass = {.act = &m->act, .scratch = &m->scratch, .train = false};
-    const float *y = autoencoder_decode(&m->ae, &pass, z + l * in, n, &m->zgrid, false);
-    memcpy(x + l * out, y, sizeof(float) * (size_t)(n * out));
+    k_upload(m->io, z + l * in, sizeof(float) * (size_t)(n * in));
+    const float *y = autoencoder_decode(&m->ae, &pass, m->io, n, &m->zgrid, false);
+    k_download(x + l * out, y, sizeof(float) * (size_t)(n * out));
   }
 }

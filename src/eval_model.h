@@ -52,6 +52,7 @@ typedef struct {
   param_registry params, buffers;
   int chunk; /* states per autoencoder call */
   arena act, scratch;
+  float *io; /* kernels' memory for a chunk of states going through the autoencoder */
 } eval_model;
 
 /* Collective. Whether <run>/<stage>/<target>/model.safetensors exists. */

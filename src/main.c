@@ -18,6 +18,7 @@
 #include "report.h"
 #include "run.h"
 #include "stage.h"
+#include "stage_backend.h"
 #include "well_inspect.h"
 
 static void usage(FILE *out) {
@@ -92,7 +93,9 @@ static void run_stages(deck *d) {
   for (int i = 0; i < n; i++) {
     const stage *st = stage_find(deck_string_at(d, "stages", i));
     lola_log("== stage %d/%d: %s", i + 1, n, st->name);
+    stage_backend_begin(d, st);
     st->run(&ctx);
+    stage_backend_end();
   }
   run_finish(d);
   lola_log("done: results in %s", ctx.run_dir);

@@ -10,12 +10,15 @@
 void model_save(const char *path, const param_registry *params, const param_registry *buffers,
                 const char *const *metadata) {
   const param_registry *regs[2] = {params, buffers};
+  params_download(params); /* current host copies when the model trains on a device */
+  if (buffers) params_download(buffers);
   int n = params->count + (buffers ? buffers->count : 0), k = 0;
   st_entry *entries = lola_calloc((size_t)(n ? n : 1), sizeof *entries, "model file entries");
   for (int g = 0; g < 2; g++)
     for (int i = 0; regs[g] && i < regs[g]->count; i++) {
       const param_entry *e = &regs[g]->entries[i];
-      entries[k++] = (st_entry){e->name, DT_F32, e->ndim, e->shape, params_value(regs[g], i)};
+      entries[k++] =
+          (st_entry){e->name, DT_F32, e->ndim, e->shape, params_host(regs[g], PARAM_VALUES) + e->offset};
     }
   st_write(path, entries, n, metadata);
   free(entries);
@@ -46,7 +49,7 @@ int model_load(const char *path, param_registry *params, param_registry *buffers
                  e->name, shape_str(t->ndim, t->shape, got, sizeof got), what,
                  shape_str(e->ndim, e->shape, want, sizeof want));
       }
-      st_read_floats(&f, t, params_value(regs[g], i));
+      st_read_floats(&f, t, params_host(regs[g], PARAM_VALUES) + e->offset);
       loaded++;
     }
   for (int i = 0; i < f.count; i++) {
@@ -57,5 +60,7 @@ int model_load(const char *path, param_registry *params, param_registry *buffers
     lola_warn("%s: tensor '%s' is not in the %s; ignored", path, name, what);
   }
   st_close(&f);
+  params_upload(params);
+  if (buffers) params_upload(buffers);
   return loaded;
 }

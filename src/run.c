@@ -14,6 +14,7 @@
 #include "error.h"
 #include "log.h"
 #include "stage.h"
+#include "stage_backend.h"
 
 enum { MAX_SCHEMAS = 128 };
 
@@ -49,6 +50,7 @@ const deck_schema *run_schemas(const char *deck_path, int *count) {
   common_keys[1].fallback = default_dir;
   if (!n) {
     schemas[n++] = (deck_schema){"run", common_keys};
+    schemas[n++] = (deck_schema){"run", stage_backend_keys};
     for (int i = 0; lola_stages[i]; i++) {
       const stage *st = lola_stages[i];
       strcat(stage_choices, i ? "|" : "");

@@ -4,6 +4,8 @@
 #ifndef LOLA_STAGE_H
 #define LOLA_STAGE_H
 
+#include <stdbool.h>
+
 #include "deck.h"
 
 typedef struct {
@@ -20,6 +22,7 @@ typedef struct {
   const char *summary;
   const deck_key *const *keys;
   void (*run)(const run_ctx *ctx);
+  bool device_ready; /* its kernels may run on a GPU (src/stage_backend.h) */
 } stage;
 
 /* Every stage the program knows, in pipeline order; NULL-terminated. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../io/latent_cache.h"
+#include "../kernels/backend.h"
 #include "../parallel/comm.h"
 #include "ae_run.h"
 #include "autoencoder_deck.h"
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "progress.h"
 #include "stage.h"
+#include "staging.h"
 
 static const deck_key cache_own_keys[] = {
     {.path = "cache_latents.ae_run",
@@ -63,7 +65,10 @@ typedef struct {
   int repeat, C, dims;
   long P, Lmax;
   /* buffers for one trajectory */
-  float *raw, *work, *visited, *x, *label, *label_raw, *scratch;
+  float *raw, *work, *visited, *label, *label_raw, *scratch;
+  staged x;    /* the channel-first states the encoder reads */
+  float *z;    /* the latents, back on the host for the writer */
+  int64_t lat; /* floats of one latent state */
   autoencoder *ae;
   arena act, scratch_arena;
   dcae_grid grid;
@@ -123,11 +128,14 @@ static float *encode_trajectory(cache_job *j, long L) {
   for (long l = 0; l < L; l++)
     for (long p = 0; p < P; p++)
       for (int c = 0; c < j->C; c++)
-        j->x[((size_t)l * j->C + c) * P + p] = j->work[((size_t)l * P + p) * j->C + c];
+        j->x.host[((size_t)l * j->C + c) * P + p] = j->work[((size_t)l * P + p) * j->C + c];
+  staged_upload(&j->x, (size_t)L * (size_t)P * (size_t)j->C);
   arena_reset(&j->act);
   arena_reset(&j->scratch_arena);
   dcae_pass pass = {.act = &j->act, .scratch = &j->scratch_arena, .train = false};
-  return autoencoder_encode(j->ae, &pass, j->x, L, &j->grid);
+  const float *z = autoencoder_encode(j->ae, &pass, j->x.dev, L, &j->grid);
+  k_download(j->z, z, sizeof(float) * (size_t)L * (size_t)j->lat);
+  return j->z;
 }
 
 static void cache_split(cache_job *j, const deck *d, const ae_run_ref *ref, const char *split, uint64_t seed,
@@ -259,14 +267,19 @@ static void run_cache_latents(const run_ctx *ctx) {
   j.raw = lola_malloc(sizeof(float) * n, "trajectory");
   j.work = lola_malloc(sizeof(float) * n, "trajectory");
   j.scratch = lola_malloc(sizeof(float) * n, "trajectory");
-  j.x = lola_malloc(sizeof(float) * n, "trajectory");
+  params_to_device(&ae.params);
+  params_to_device(&ae.buffers);
+  staged_init(&j.x, n, "trajectory");
+  dcae_grid latent;
+  j.lat = autoencoder_latent_shape(&ae, &j.grid, &latent) * dcae_grid_volume(&latent);
+  j.z = lola_malloc(sizeof(float) * (size_t)j.Lmax * (size_t)j.lat, "latent trajectory");
   j.visited = lola_malloc(sizeof(float) * n * (size_t)repeat, "augmented copies");
   j.label = lola_malloc(sizeof(float) * (size_t)(D + 1), "label");
   j.label_raw = lola_malloc(sizeof(float) * (size_t)(D + 1), "label");
-  arena_init(&j.act, autoencoder_activation_bytes(&ae, j.Lmax, &j.grid, false) + (1u << 20),
-             "cache_latents activations");
-  arena_init(&j.scratch_arena, autoencoder_scratch_bytes(&ae, j.Lmax, &j.grid) + (1u << 20),
-             "cache_latents scratch");
+  arena_init_device(&j.act, autoencoder_activation_bytes(&ae, j.Lmax, &j.grid, false) + (1u << 20),
+                    "cache_latents activations");
+  arena_init_device(&j.scratch_arena, autoencoder_scratch_bytes(&ae, j.Lmax, &j.grid) + (1u << 20),
+                    "cache_latents scratch");
   char fp[32];
   lola_log("cache_latents: autoencoder %s (weights %s), %d split%s, repeat %d", ref.weights,
            ae_fingerprint_hex(ref.fingerprint, fp), nsplits, nsplits == 1 ? "" : "s", repeat);
@@ -278,7 +291,8 @@ static void run_cache_latents(const run_ctx *ctx) {
   free(j.raw);
   free(j.work);
   free(j.scratch);
-  free(j.x);
+  staged_free(&j.x);
+  free(j.z);
   free(j.visited);
   free(j.label);
   free(j.label_raw);
@@ -288,4 +302,4 @@ static void run_cache_latents(const run_ctx *ctx) {
 const stage stage_cache_latents = {"cache_latents",
                                    "encode every trajectory with an autoencoder run into latent caches "
                                    "(experiments/cache_latents.py)",
-                                   cache_keys, run_cache_latents};
+                                   cache_keys, run_cache_latents, .device_ready = true};

@@ -575,4 +575,4 @@ const stage stage_eval = {
     "eval",
     "roll out trained emulators over test trajectories, distributed ensembles, scores to "
     "CSV and pictures (experiments/eval.py)",
-    eval_keys, run_eval};
+    eval_keys, run_eval, .device_ready = true};

@@ -218,4 +218,4 @@ static void run_generate(const run_ctx *ctx) {
 }
 
 const stage stage_generate = {"generate", "run a physics solver and write training data in The Well's layout",
-                              generate_keys, run_generate};
+                              generate_keys, run_generate, .device_ready = false};

@@ -87,4 +87,4 @@ static void run_info(const run_ctx *ctx) {
 }
 
 const stage stage_info = {"info", "report ranks, nodes, threads, devices and library versions", info_keys,
-                          run_info};
+                          run_info, .device_ready = false};

@@ -50,4 +50,4 @@ static void run_inspect(const run_ctx *ctx) {
 }
 
 const stage stage_inspect = {"inspect", "validate Well HDF5 files and summarise their contents", inspect_keys,
-                             run_inspect};
+                             run_inspect, .device_ready = false};

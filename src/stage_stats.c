@@ -45,4 +45,4 @@ static void run_stats(const run_ctx *ctx) {
 }
 
 const stage stage_stats = {"stats", "per-field mean and std after the transforms over a split", stats_keys,
-                           run_stats};
+                           run_stats, .device_ready = false};

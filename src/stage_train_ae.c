@@ -12,6 +12,7 @@
 #include "error.h"
 #include "log.h"
 #include "stage.h"
+#include "staging.h"
 #include "train_common.h"
 #include "train_data.h"
 
@@ -28,7 +29,7 @@ typedef struct {
   ae_loss_config loss;
   dcae_grid grid;
   arena act, scratch;
-  float *x; /* (B, C, *grid) */
+  staged x; /* (B, C, *grid), filled on the host */
 } ae_job;
 
 static double ae_loss(void *user, const long *items, const long *slot, int count, int64_t step, bool backward,
@@ -39,8 +40,9 @@ static double ae_loss(void *user, const long *items, const long *slot, int count
   uint64_t first = train_sample_index(j->spec, step, backward, slot[0]);
   for (int i = 0; i < count; i++) {
     if (slot[i] != slot[0] + i) lola_die(LOLA_EXIT_RUNTIME, "train_ae: batch slots are not contiguous");
-    source_sample(src, items[i], backward, step, first + (uint64_t)i, j->x + (size_t)i * per, NULL);
+    source_sample(src, items[i], backward, step, first + (uint64_t)i, j->x.host + (size_t)i * per, NULL);
   }
+  staged_upload(&j->x, (size_t)count * (size_t)per);
   arena_reset(&j->act);
   arena_reset(&j->scratch);
   dcae_pass p = {.act = &j->act,
@@ -50,11 +52,11 @@ static double ae_loss(void *user, const long *items, const long *slot, int count
                  .step = (uint32_t)step,
                  .first_sample = first};
   if (backward)
-    return autoencoder_loss_step(&j->ae, &j->loss, &p, j->x, count, &j->grid, false, grad_scale, NULL);
-  float *z = autoencoder_encode(&j->ae, &p, j->x, count, &j->grid);
+    return autoencoder_loss_step(&j->ae, &j->loss, &p, j->x.dev, count, &j->grid, false, grad_scale, NULL);
+  float *z = autoencoder_encode(&j->ae, &p, j->x.dev, count, &j->grid);
   float *y = autoencoder_decode(&j->ae, &p, z, count, &j->ae.latent_grid, false);
   int64_t latent = j->ae.lat_channels * dcae_grid_volume(&j->ae.latent_grid);
-  return ae_loss_forward(&j->loss, j->x, y, count, src->C, src->points, z, latent, NULL);
+  return ae_loss_forward(&j->loss, j->x.dev, y, count, src->C, src->points, z, latent, NULL);
 }
 
 static void run_train_ae(const run_ctx *ctx) {
@@ -77,6 +79,8 @@ static void run_train_ae(const run_ctx *ctx) {
   autoencoder_create(&j.ae, &cfg);
   autoencoder_init(&j.ae, spec.seed);
   train_fork(d, "train_ae", &j.ae.params, &j.ae.buffers);
+  params_to_device(&j.ae.params);
+  params_to_device(&j.ae.buffers);
   j.grid.dims = dims;
   for (int k = 0; k < dims; k++) j.grid.ext[k] = j.train.shape[k];
   dcae_grid latent;
@@ -88,9 +92,10 @@ static void run_train_ae(const run_ctx *ctx) {
   if (B < 1) B = 1;
   size_t act = autoencoder_activation_bytes(&j.ae, B, &j.grid, true);
   size_t eval = autoencoder_activation_bytes(&j.ae, B, &j.grid, false);
-  arena_init(&j.act, (act > eval ? act : eval) + (1u << 20), "train_ae activations");
-  arena_init(&j.scratch, autoencoder_scratch_bytes(&j.ae, B, &j.grid) + (1u << 20), "train_ae scratch");
-  j.x = lola_malloc(sizeof(float) * (size_t)B * (size_t)source_sample_floats(&j.train), "train_ae batch");
+  arena_init_device(&j.act, (act > eval ? act : eval) + (1u << 20), "train_ae activations");
+  arena_init_device(&j.scratch, autoencoder_scratch_bytes(&j.ae, B, &j.grid) + (1u << 20),
+                    "train_ae scratch");
+  staged_init(&j.x, (size_t)B * (size_t)source_sample_floats(&j.train), "train_ae batch");
 
   char extra[128];
   snprintf(extra, sizeof extra, "fields=%d;dims=%d", C, dims);
@@ -111,7 +116,7 @@ static void run_train_ae(const run_ctx *ctx) {
   lola_log("train_ae: final validation loss %.6g; checkpoints in %s", valid, dir);
 
   free(text);
-  free(j.x);
+  staged_free(&j.x);
   arena_free(&j.act);
   arena_free(&j.scratch);
   autoencoder_free(&j.ae);
@@ -122,4 +127,4 @@ static void run_train_ae(const run_ctx *ctx) {
 
 const stage stage_train_ae = {"train_ae",
                               "train the autoencoder on physical states (experiments/train_ae.py)",
-                              train_ae_keys, run_train_ae};
+                              train_ae_keys, run_train_ae, .device_ready = true};

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "log.h"
 #include "stage.h"
+#include "staging.h"
 #include "train_common.h"
 #include "vit_deck.h"
 
@@ -31,7 +32,7 @@ typedef struct {
   denoiser_loss loss;
   param_registry params, buffers;
   arena act;
-  float *x, *mask, *label;
+  staged x, mask, label; /* the batch, filled on the host */
 } diffusion_job;
 
 static double diffusion_objective(void *user, const long *items, const long *slot, int count, int64_t step,
@@ -43,7 +44,11 @@ static double diffusion_objective(void *user, const long *items, const long *slo
     if (slot[i] != slot[0] + i)
       lola_die(LOLA_EXIT_RUNTIME, "train_diffusion: batch slots are not contiguous");
   uint64_t seed = backward ? j->spec->seed : j->spec->seed ^ VALID_SALT;
-  emulator_batch(e, items, count, backward, step, first, seed, j->x, j->mask, j->label);
+  emulator_batch(e, items, count, backward, step, first, seed, j->x.host, j->mask.host, j->label.host);
+  const size_t n = (size_t)count * (size_t)e->per_sample;
+  staged_upload(&j->x, n);
+  staged_upload(&j->mask, n);
+  staged_upload(&j->label, (size_t)count * (size_t)e->label_dim);
   arena_reset(&j->act);
   nn_mode mode = nn_mode_eval();
   if (backward)
@@ -53,8 +58,8 @@ static double diffusion_objective(void *user, const long *items, const long *slo
   rng_key tkey = {.seed = seed, .purpose = RNG_DIFFUSION_TIME, .step = (uint32_t)step};
   rng_key nkey = {.seed = seed, .purpose = RNG_NOISE, .step = (uint32_t)step};
   double loss =
-      denoiser_loss_forward(&j->loss, &j->model, &j->params, &j->buffers, &j->act, j->x, j->mask,
-                            e->label_dim ? j->label : NULL, count, e->shape, tkey, nkey, first, &mode);
+      denoiser_loss_forward(&j->loss, &j->model, &j->params, &j->buffers, &j->act, j->x.dev, j->mask.dev,
+                            e->label_dim ? j->label.dev : NULL, count, e->shape, tkey, nkey, first, &mode);
   if (backward) denoiser_loss_backward(&j->loss, &j->model, &j->params, &j->act, grad_scale);
   return loss;
 }
@@ -77,17 +82,19 @@ static void run_train_diffusion(const run_ctx *ctx) {
   params_finalize(&j.buffers);
   denoiser_init(&j.model, &j.params, &j.buffers, (rng_key){.seed = spec.seed, .purpose = RNG_INIT});
   train_fork(d, "train_diffusion", &j.params, &j.buffers);
+  params_to_device(&j.params);
+  params_to_device(&j.buffers);
 
   const int R = comm_size();
   int64_t micro = spec.batch_size / (spec.accumulation * R), vmicro = spec.valid_batch_size / R;
   int64_t B = micro > vmicro ? micro : vmicro;
   if (B < 1) B = 1;
-  arena_init(&j.act, denoiser_loss_activation_bytes(&j.model, B, e->shape) + (1u << 20),
-             "train_diffusion activations");
+  arena_init_device(&j.act, denoiser_loss_activation_bytes(&j.model, B, e->shape) + (1u << 20),
+                    "train_diffusion activations");
   size_t n = (size_t)B * (size_t)e->per_sample;
-  j.x = lola_malloc(sizeof(float) * n, "diffusion batch");
-  j.mask = lola_malloc(sizeof(float) * n, "diffusion mask");
-  j.label = lola_malloc(sizeof(float) * (size_t)B * (size_t)(e->label_dim + 1), "diffusion labels");
+  staged_init(&j.x, n, "diffusion batch");
+  staged_init(&j.mask, n, "diffusion mask");
+  staged_init(&j.label, (size_t)B * (size_t)(e->label_dim + 1), "diffusion labels");
 
   char extra[256];
   snprintf(extra, sizeof extra, "channels=%d;labels=%d;spatial=%d;length=%d", e->C, e->label_dim, e->spatial,
@@ -109,10 +116,11 @@ static void run_train_diffusion(const run_ctx *ctx) {
   lola_log("train_diffusion: final validation loss %.6g; checkpoints in %s", valid, dir);
 
   free(text);
-  free(j.x);
-  free(j.mask);
-  free(j.label);
+  staged_free(&j.x);
+  staged_free(&j.mask);
+  staged_free(&j.label);
   arena_free(&j.act);
+  denoiser_loss_free(&j.loss);
   denoiser_free(&j.model);
   params_free(&j.params);
   params_free(&j.buffers);
@@ -122,4 +130,4 @@ static void run_train_diffusion(const run_ctx *ctx) {
 
 const stage stage_train_diffusion = {"train_diffusion",
                                      "train the masked EDM latent denoiser (experiments/train_diffusion.py)",
-                                     train_diffusion_keys, run_train_diffusion};
+                                     train_diffusion_keys, run_train_diffusion, .device_ready = true};

@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/backend.h"
+#include "../kernels/loss.h"
 #include "../parallel/comm.h"
 #include "dataset_deck.h"
 #include "emulator_data.h"
 #include "error.h"
 #include "log.h"
 #include "stage.h"
+#include "staging.h"
 #include "train_common.h"
 #include "vit_deck.h"
 
@@ -30,7 +33,8 @@ typedef struct {
   surrogate model;
   param_registry params, buffers;
   arena act;
-  float *x, *mask, *label, *y, *dy;
+  staged x, mask, label; /* the batch, filled on the host */
+  float *y, *dy;         /* kernels' memory */
 } surrogate_job;
 
 static double surrogate_objective(void *user, const long *items, const long *slot, int count, int64_t step,
@@ -42,27 +46,25 @@ static double surrogate_objective(void *user, const long *items, const long *slo
     if (slot[i] != slot[0] + i)
       lola_die(LOLA_EXIT_RUNTIME, "train_surrogate: batch slots are not contiguous");
   uint64_t seed = backward ? j->spec->seed : j->spec->seed ^ VALID_SALT;
-  emulator_batch(e, items, count, backward, step, first, seed, j->x, j->mask, j->label);
+  emulator_batch(e, items, count, backward, step, first, seed, j->x.host, j->mask.host, j->label.host);
+  const int64_t n = (int64_t)count * e->per_sample;
+  staged_upload(&j->x, (size_t)n);
+  staged_upload(&j->mask, (size_t)n);
+  staged_upload(&j->label, (size_t)count * (size_t)e->label_dim);
   arena_reset(&j->act);
   nn_mode mode = nn_mode_eval();
   if (backward)
     mode = (nn_mode){.training = true,
                      .key = {.seed = seed, .purpose = RNG_DROPOUT, .step = (uint32_t)step},
                      .first_sample = first};
-  surrogate_forward(&j->model, &j->params, &j->buffers, &j->act, j->y, j->x, j->mask,
-                    e->label_dim ? j->label : NULL, count, e->shape, &mode);
-  const int64_t n = (int64_t)count * e->per_sample;
-  double sum = 0;
-  for (int64_t k = 0; k < n; k++) {
-    double r = (double)j->y[k] - (double)j->x[k];
-    sum += r * r;
-  }
+  surrogate_forward(&j->model, &j->params, &j->buffers, &j->act, j->y, j->x.dev, j->mask.dev,
+                    e->label_dim ? j->label.dev : NULL, count, e->shape, &mode);
+  double mse = k_mse_fwd(j->y, j->x.dev, n); /* the reference's (y - x)².mean() */
   if (backward) {
-    const double scale = 2.0 * grad_scale / (double)n;
-    for (int64_t k = 0; k < n; k++) j->dy[k] = (float)(scale * ((double)j->y[k] - (double)j->x[k]));
+    k_mse_bwd(j->dy, j->y, j->x.dev, n, grad_scale);
     surrogate_backward(&j->model, &j->params, &j->act, NULL, j->dy);
   }
-  return sum / (double)n;
+  return mse;
 }
 
 static void run_train_surrogate(const run_ctx *ctx) {
@@ -82,19 +84,21 @@ static void run_train_surrogate(const run_ctx *ctx) {
   params_finalize(&j.buffers);
   surrogate_init(&j.model, &j.params, &j.buffers, (rng_key){.seed = spec.seed, .purpose = RNG_INIT});
   train_fork(d, "train_surrogate", &j.params, &j.buffers);
+  params_to_device(&j.params);
+  params_to_device(&j.buffers);
 
   const int R = comm_size();
   int64_t micro = spec.batch_size / (spec.accumulation * R), vmicro = spec.valid_batch_size / R;
   int64_t B = micro > vmicro ? micro : vmicro;
   if (B < 1) B = 1;
-  arena_init(&j.act, surrogate_activation_bytes(&j.model, B, e->shape) + (1u << 20),
-             "train_surrogate activations");
+  arena_init_device(&j.act, surrogate_activation_bytes(&j.model, B, e->shape) + (1u << 20),
+                    "train_surrogate activations");
   size_t n = (size_t)B * (size_t)e->per_sample;
-  j.x = lola_malloc(sizeof(float) * n, "surrogate batch");
-  j.mask = lola_malloc(sizeof(float) * n, "surrogate mask");
-  j.y = lola_malloc(sizeof(float) * n, "surrogate output");
-  j.dy = lola_malloc(sizeof(float) * n, "surrogate output gradient");
-  j.label = lola_malloc(sizeof(float) * (size_t)B * (size_t)(e->label_dim + 1), "surrogate labels");
+  staged_init(&j.x, n, "surrogate batch");
+  staged_init(&j.mask, n, "surrogate mask");
+  staged_init(&j.label, (size_t)B * (size_t)(e->label_dim + 1), "surrogate labels");
+  j.y = k_device_alloc(sizeof(float) * n, "surrogate output");
+  j.dy = k_device_alloc(sizeof(float) * n, "surrogate output gradient");
 
   char extra[256];
   snprintf(extra, sizeof extra, "channels=%d;labels=%d;spatial=%d;length=%d", e->C, e->label_dim, e->spatial,
@@ -116,11 +120,11 @@ static void run_train_surrogate(const run_ctx *ctx) {
   lola_log("train_surrogate: final validation MSE %.6g; checkpoints in %s", valid, dir);
 
   free(text);
-  free(j.x);
-  free(j.mask);
-  free(j.y);
-  free(j.dy);
-  free(j.label);
+  staged_free(&j.x);
+  staged_free(&j.mask);
+  staged_free(&j.label);
+  k_device_free(j.y);
+  k_device_free(j.dy);
   arena_free(&j.act);
   surrogate_free(&j.model);
   params_free(&j.params);
@@ -132,4 +136,4 @@ static void run_train_surrogate(const run_ctx *ctx) {
 const stage stage_train_surrogate = {"train_surrogate",
                                      "train the masked ViT surrogate on latent (or physical) trajectories "
                                      "(experiments/train_surrogate.py)",
-                                     train_surrogate_keys, run_train_surrogate};
+                                     train_surrogate_keys, run_train_surrogate, .device_ready = true};

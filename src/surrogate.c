@@ -1,6 +1,7 @@
 /* The masked surrogate: x·mask and the mask into the ViT, labels as modulation. */
 #include "surrogate.h"
 
+#include "../kernels/vector.h"
 #include "error.h"
 #include "nn/act.h"
 
@@ -46,7 +47,7 @@ void surrogate_forward(surrogate *m, const param_registry *params, const param_r
   m->numel = batch * m->cfg.channels * S;
   m->mask = mask;
   m->xm = arena_floats(act, m->numel);
-  for (int64_t i = 0; i < m->numel; i++) m->xm[i] = x[i] * mask[i];
+  k_mul(m->xm, x, mask, m->numel);
   m->emb = NULL;
   if (m->cfg.label_features > 0) {
     if (!label)
@@ -63,8 +64,7 @@ void surrogate_backward(surrogate *m, param_registry *params, arena *act, float 
   float *demb = m->emb ? arena_floats(act, m->batch * m->cfg.emb_features) : NULL;
   float *dxm = dx ? arena_floats(act, m->numel) : NULL;
   vit_backward(&m->backbone, params, act, dxm, demb, NULL, dy);
-  if (dx)
-    for (int64_t i = 0; i < m->numel; i++) dx[i] = dxm[i] * m->mask[i];
+  if (dx) k_mul(dx, dxm, m->mask, m->numel);
   if (demb) mlp_backward(&m->label_embedding, params, act, NULL, demb);
   act_release(act, mark);
 }

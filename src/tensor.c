@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/backend.h"
+#include "../kernels/vector.h"
 #include "error.h"
 
 size_t dtype_size(lola_dtype dt) {
@@ -68,6 +70,20 @@ void arena_init(arena *a, size_t bytes, const char *name) {
   heap_allocations++;
 }
 
+void arena_init_device(arena *a, size_t bytes, const char *name) {
+  if (!k_backend_on_device()) {
+    arena_init(a, bytes, name);
+    return;
+  }
+  memset(a, 0, sizeof *a);
+  snprintf(a->name, sizeof a->name, "%s", name);
+  a->capacity = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+  a->device = true;
+  if (a->capacity == 0) return;
+  a->base = k_device_alloc(a->capacity, name);
+  heap_allocations++;
+}
+
 void *arena_alloc(arena *a, size_t bytes) {
   size_t rounded = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
   if (rounded > a->capacity - a->used)
@@ -93,7 +109,10 @@ tensor arena_tensor(arena *a, lola_dtype dt, int ndim, const int64_t *shape) {
 void arena_reset(arena *a) { a->used = 0; }
 
 void arena_free(arena *a) {
-  free(a->base);
+  if (a->device)
+    k_device_free(a->base);
+  else
+    free(a->base);
   a->base = NULL;
   a->capacity = a->used = 0;
 }
@@ -163,14 +182,61 @@ float *params_grad(const param_registry *r, int index) {
 }
 
 void params_zero_grad(param_registry *r) {
-  if (r->finalized) memset(r->grads, 0, (size_t)r->total * sizeof(float));
+  if (r->finalized) k_fill(r->grads, 0.0f, r->total);
+}
+
+void params_grads_final(const param_registry *r, int first, int end) {
+  if (!r->grads_final || first >= end || first < 0 || end > r->count) return;
+  int64_t lo = r->entries[first].offset;
+  int64_t hi = end < r->count ? r->entries[end].offset : r->total; /* padding included */
+  r->grads_final(r->grads_final_user, lo, hi - lo);
+}
+
+void params_to_device(param_registry *r) {
+  if (!r->finalized || r->on_device || !k_backend_on_device()) return;
+  size_t bytes = (size_t)(r->total > 0 ? r->total : 1) * sizeof(float);
+  float **arrays[4] = {&r->values, &r->grads, &r->m, &r->v};
+  for (int i = 0; i < 4; i++) {
+    r->host[i] = *arrays[i];
+    *arrays[i] = k_device_alloc(bytes, "parameters");
+    if (i != 1) k_upload(*arrays[i], r->host[i], bytes);
+  }
+  r->on_device = true;
+}
+
+float *params_host(const param_registry *r, int which) {
+  if (r->on_device) return r->host[which];
+  float *arrays[4] = {r->values, r->grads, r->m, r->v};
+  return arrays[which];
+}
+
+void params_upload(const param_registry *r) {
+  if (!r->on_device) return;
+  size_t bytes = (size_t)(r->total > 0 ? r->total : 1) * sizeof(float);
+  k_upload(r->values, r->host[0], bytes);
+  k_upload(r->m, r->host[2], bytes);
+  k_upload(r->v, r->host[3], bytes);
+}
+
+float *params_download(const param_registry *r) {
+  if (!r->on_device) return r->values;
+  size_t bytes = (size_t)(r->total > 0 ? r->total : 1) * sizeof(float);
+  k_download(r->host[0], r->values, bytes);
+  k_download(r->host[2], r->m, bytes);
+  k_download(r->host[3], r->v, bytes);
+  return r->host[0];
 }
 
 void params_free(param_registry *r) {
   free(r->entries);
-  free(r->values);
-  free(r->grads);
-  free(r->m);
-  free(r->v);
+  float *arrays[4] = {r->values, r->grads, r->m, r->v};
+  for (int i = 0; i < 4; i++) {
+    if (r->on_device) {
+      k_device_free(arrays[i]);
+      free(r->host[i]);
+    } else {
+      free(arrays[i]);
+    }
+  }
   memset(r, 0, sizeof *r);
 }

@@ -42,10 +42,14 @@ typedef struct {
   char name[64];
   char *base;
   size_t capacity, used, high_water;
+  bool device; /* memory of the kernels' backend (kernels/backend.h), not the host */
 } arena;
 
 /* Reserve `bytes` on the heap once; dies naming the arena when it cannot. */
 void arena_init(arena *a, size_t bytes, const char *name);
+/* The same in the active backend's device memory (host memory on the CPU
+ * backend): for activations, which only kernels touch. */
+void arena_init_device(arena *a, size_t bytes, const char *name);
 /* Bump allocation, ARENA_ALIGN-aligned, uninitialised; dies naming the arena
  * and the sizes when it is exhausted (it never falls back to the heap). */
 void *arena_alloc(arena *a, size_t bytes);
@@ -73,8 +77,15 @@ typedef struct {
   param_entry *entries;
   int count, capacity;
   bool finalized;
-  int64_t total; /* floats in each array, padding included (padding stays 0) */
-  float *values, *grads, *m, *v;
+  int64_t total;                 /* floats in each array, padding included (padding stays 0) */
+  float *values, *grads, *m, *v; /* where the kernels read them: the device once on it */
+  bool on_device;
+  float *host[4]; /* on the device: the host arrays of values, grads, m, v (for checkpoints) */
+  /* Told when a backward pass has finished the gradients of a contiguous run
+   * of parameters (params_grads_final), so that their all-reduce can start
+   * while the backward goes on; NULL when nobody listens. */
+  void (*grads_final)(void *user, int64_t offset, int64_t count);
+  void *grads_final_user;
 } param_registry;
 
 void params_init(param_registry *r, int capacity);
@@ -87,6 +98,25 @@ int params_find(const param_registry *r, const char *name); /* -1 when absent */
 float *params_value(const param_registry *r, int index);
 float *params_grad(const param_registry *r, int index);
 void params_zero_grad(param_registry *r);
+/* A backward pass is done with the gradients of parameters [first, end) (in
+ * declaration order, so contiguous in the arrays): tell the listener, if any. */
+void params_grads_final(const param_registry *r, int first, int end);
+/* Move the four arrays into the active backend's device memory (values and
+ * moments uploaded, gradients zeroed); params_value / params_grad return
+ * device addresses afterwards. Nothing happens on the CPU backend. Parameters
+ * are initialised (or loaded) on the host first. */
+void params_to_device(param_registry *r);
+/* Copy the device values and moments back into the host arrays (r->host) and
+ * return the host values; on the host already, r->values. */
+float *params_download(const param_registry *r);
+/* Copy the host values and moments onto the device (after a checkpoint was
+ * read into the host arrays); nothing happens on the host. */
+void params_upload(const param_registry *r);
+/* The host array of the values, gradients or moments, where checkpoints are
+ * read and written (the arrays themselves on the host; on the device, the
+ * host copies, current after params_download). */
+enum { PARAM_VALUES, PARAM_GRADS, PARAM_M, PARAM_V };
+float *params_host(const param_registry *r, int which);
 void params_free(param_registry *r);
 
 #endif

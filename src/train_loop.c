@@ -9,7 +9,9 @@
 
 #include "../io/atomic_file.h"
 #include "../io/metrics_csv.h"
+#include "../kernels/vector.h"
 #include "../parallel/allreduce.h"
+#include "../parallel/grad_sync.h"
 #include "../parallel/comm.h"
 #include "../parallel/sampler.h"
 #include "checkpoint.h"
@@ -51,7 +53,7 @@ static bool is_frozen(const train_spec *s, const char *name) {
 static double optimiser_step(const train_spec *s, adamw_state *st, double lr) {
   param_registry *r = s->params;
   for (int i = 0; i < r->count; i++)
-    if (is_frozen(s, r->entries[i].name)) memset(params_grad(r, i), 0, sizeof(float) * r->entries[i].numel);
+    if (is_frozen(s, r->entries[i].name)) k_fill(params_grad(r, i), 0.0f, r->entries[i].numel);
   double norm = k_global_norm(r->grads, r->total);
   if (!isfinite(norm)) {
     st->skipped++;
@@ -59,7 +61,7 @@ static double optimiser_step(const train_spec *s, adamw_state *st, double lr) {
     const adamw_config *o = &s->optim;
     if (o->grad_clip > 0) {
       float coef = (float)fmin(1.0, o->grad_clip / (norm + 1e-6));
-      for (int64_t i = 0; i < r->total; i++) r->grads[i] *= coef;
+      k_scal(r->grads, coef, r->total);
     }
     st->steps++;
     for (int i = 0; i < r->count; i++) {
@@ -133,6 +135,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
   long local = tr.local_batch > va.local_batch ? tr.local_batch : va.local_batch;
   long *idx = lola_malloc(sizeof(long) * (size_t)local, "batch indices");
   long *slot = lola_malloc(sizeof(long) * (size_t)local, "batch slots");
+  grad_sync *sync = lola_calloc(1, sizeof *sync, "gradient all-reduce state");
 
   double valid = NAN;
   progress p;
@@ -146,12 +149,15 @@ double train_run(const train_spec *s, const train_objective *obj) {
     for (int64_t i = 0; i < steps_per_epoch; i++) {
       dist_sampler_step(&tr, (long)c.step, idx, slot);
       double loss = 0;
-      for (int64_t j = 0; j < s->accumulation; j++)
+      for (int64_t j = 0; j < s->accumulation; j++) {
+        /* the last micro-batch's backward starts the all-reduce of each finished block */
+        if (j == s->accumulation - 1) grad_sync_listen(sync, s->params);
         loss += obj->loss(obj->user, idx + j * micro, slot + j * micro, (int)micro, c.step, true,
                           1.0 / (double)s->accumulation);
+      }
       loss /= (double)s->accumulation * R;
       allreduce_sum_doubles(&loss, 1);
-      allreduce_mean(s->params->grads, s->params->total);
+      grad_sync_finish(sync, s->params);
       double norm = optimiser_step(s, &c.opt, lr);
       loss_sum += loss;
       norm_sum += isfinite(norm) ? norm : 0;
@@ -189,6 +195,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
   if (isnan(valid)) valid = validate(s, obj, &va, idx, slot); /* resumed a finished run */
   free(idx);
   free(slot);
+  free(sync);
   dist_sampler_free(&tr);
   dist_sampler_free(&va);
   return valid;

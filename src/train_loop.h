@@ -4,7 +4,8 @@
  *   epochs of `epoch_size` samples in optimiser steps of the global
  *   `batch_size`; each rank takes batch_size / ranks samples of every step (the
  *   distributed sampler), in `accumulation` micro-batches; gradients averaged
- *   across ranks with one all-reduce per step, then clipped, checked for
+ *   across ranks, block by block while the last micro-batch's backward runs
+ *   (parallel/grad_sync.h), then clipped, checked for
  *   non-finite norm and applied (AdamW, learning rate scheduled per epoch);
  *   validation on `valid_size` samples every epoch; the checkpoint "last" (and
  *   "best" when the validation loss improves) and a metrics row every epoch;

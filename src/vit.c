@@ -9,6 +9,7 @@
 #include "../kernels/embedding.h"
 #include "../kernels/rope.h"
 #include "../kernels/shuffle.h"
+#include "../kernels/vector.h"
 #include "error.h"
 #include "nn/act.h"
 
@@ -53,6 +54,7 @@ void vit_declare(vit *m, param_registry *params, param_registry *buffers, const 
   join(name, sizeof name, prefix, "positional_embedding.2");
   linear_declare(&m->pos_proj, params, name, c->spatial * C, C, true);
   m->blocks = lola_calloc((size_t)(c->hid_blocks > 0 ? c->hid_blocks : 1), sizeof *m->blocks, "ViT blocks");
+  m->xs = lola_calloc((size_t)c->hid_blocks + 1, sizeof *m->xs, "ViT block inputs");
   vit_block_config bc = {.channels = C,
                          .mod_features = c->mod_features,
                          .ffn_factor = c->ffn_factor,
@@ -79,7 +81,9 @@ void vit_init(const vit *m, param_registry *params, param_registry *buffers, rng
 
 void vit_free(vit *m) {
   free(m->blocks);
+  free(m->xs);
   m->blocks = NULL;
+  m->xs = NULL;
 }
 
 /* Patched grid, token count and full-resolution size; dies when the shape does not tile. */
@@ -113,9 +117,12 @@ size_t vit_activation_bytes(const vit *m, int64_t batch, const int64_t *shape) {
   bytes += 2 * act_bytes(n);                                                             /* skip, x0 */
   bytes += act_bytes(L * c->spatial) + act_bytes(L * c->spatial * C) + act_bytes(L * C); /* coo, enc, pos */
   if (vit_windowed(m)) bytes += (size_t)(L * L + ARENA_ALIGN);
-  bytes += act_bytes(c->hid_blocks + 1) * 2; /* the xs pointer table */
-  for (int64_t i = 0; i < c->hid_blocks; i++)
-    bytes += act_bytes(n) + vit_block_activation_bytes(&m->blocks[i], batch, L);
+  size_t scratch = 0; /* the blocks' scratch is released after each pass: one at a time */
+  for (int64_t i = 0; i < c->hid_blocks; i++) {
+    bytes += act_bytes(n) + vit_block_saved_bytes(&m->blocks[i], batch, L);
+    scratch = act_max(scratch, vit_block_scratch_bytes(&m->blocks[i], batch, L));
+  }
+  bytes += scratch;
   bytes += act_bytes(batch * c->out_channels * S); /* out */
   /* backward: dout, two token gradients, dskip and its part, dmod and its part, dpos, dpatches, dxc */
   bytes += act_bytes(batch * c->out_channels * S) + 4 * act_bytes(n) +
@@ -130,22 +137,6 @@ static k_patch_shape vit_patch_shape(const vit *m, int64_t batch, int64_t channe
     s.patch[d] = m->cfg.patch[d];
   }
   return s;
-}
-
-/* mask[i, j]: every axis distance (periodic) within window/2; a zero window means no limit on that axis. */
-static void window_mask(bool *mask, const float *coo, const int64_t *grid, const int *window, int N,
-                        int64_t L) {
-#pragma omp parallel for schedule(static) if (L > 256)
-  for (int64_t i = 0; i < L; i++)
-    for (int64_t j = 0; j < L; j++) {
-      bool ok = true;
-      for (int d = 0; d < N && ok; d++) {
-        int64_t delta = llabs((int64_t)coo[i * N + d] - (int64_t)coo[j * N + d]);
-        if (grid[d] - delta < delta) delta = grid[d] - delta;
-        ok = window[d] <= 0 || delta <= window[d] / 2;
-      }
-      mask[i * L + j] = ok;
-    }
 }
 
 void vit_forward(vit *m, const param_registry *params, const param_registry *buffers, arena *act, float *y,
@@ -188,16 +179,11 @@ void vit_forward(vit *m, const param_registry *params, const param_registry *buf
   m->mask = NULL;
   if (m->has_mask) {
     m->mask = arena_alloc(act, (size_t)(L * L));
-    window_mask(m->mask, m->coo, m->grid, c->window, N, L);
+    k_window_mask(m->mask, N, m->grid, c->window);
   }
 
-  m->xs = arena_alloc(act, sizeof *m->xs * (size_t)(c->hid_blocks + 1));
   m->xs[0] = arena_floats(act, n);
-  for (int64_t b = 0; b < batch; b++) { /* x = skip + pos, broadcast over the batch */
-    float *dst = m->xs[0] + b * L * C;
-    const float *src = m->skip + b * L * C;
-    for (int64_t i = 0; i < L * C; i++) dst[i] = src[i] + m->pos[i];
-  }
+  k_add_row(m->xs[0], m->skip, m->pos, batch, L * C); /* x = skip + pos, broadcast over the batch */
   for (int64_t i = 0; i < c->hid_blocks; i++) {
     m->xs[i + 1] = arena_floats(act, n);
     vit_block_forward(&m->blocks[i], params, act, m->xs[i + 1], m->xs[i], mod, m->coo, m->mask, m->skip,
@@ -225,28 +211,24 @@ void vit_backward(vit *m, param_registry *params, arena *act, float *dx, float *
   k_patch_shape us = vit_patch_shape(m, B, c->out_channels, m->shape);
   k_unpatchify_bwd(dout, dy, &us);
   linear_backward(&m->out_proj, params, dcur, dout, m->xs[c->hid_blocks], B * L);
-  memset(dskip, 0, (size_t)n * sizeof(float));
-  if (dmod_sum) memset(dmod_sum, 0, (size_t)(B * D) * sizeof(float));
+  k_fill(dskip, 0.0f, n);
+  if (dmod_sum) k_fill(dmod_sum, 0.0f, B * D);
   for (int64_t i = c->hid_blocks - 1; i >= 0; i--) {
     vit_block_backward(&m->blocks[i], params, act, dprev, dskip_part, dmod_part, dcur);
-    for (int64_t j = 0; j < n; j++) dskip[j] += dskip_part[j];
-    if (dmod_sum)
-      for (int64_t j = 0; j < B * D; j++) dmod_sum[j] += dmod_part[j];
+    params_grads_final(params, m->blocks[i].first_param, m->blocks[i].end_param); /* start its all-reduce */
+    k_add(dskip, dskip_part, n);
+    if (dmod_sum) k_add(dmod_sum, dmod_part, B * D);
     float *t = dcur;
     dcur = dprev, dprev = t;
   }
   /* x0 = skip + pos: pos gets the batch sum, skip (in_proj's output) both paths */
-  for (int64_t j = 0; j < L * C; j++) {
-    double s = 0;
-    for (int64_t b = 0; b < B; b++) s += dcur[b * L * C + j];
-    dpos[j] = (float)s;
-  }
+  k_sum_rows(dpos, dcur, B, L * C);
   linear_backward(&m->pos_proj, params, NULL, dpos, m->enc, L);
-  for (int64_t j = 0; j < n; j++) dskip[j] += dcur[j];
+  k_add(dskip, dcur, n);
   if (dmod && dmod_sum)
-    memcpy(dmod, dmod_sum, (size_t)(B * D) * sizeof(float));
+    k_copy(dmod, dmod_sum, B * D);
   else if (dmod)
-    memset(dmod, 0, (size_t)(B * D) * sizeof(float));
+    k_fill(dmod, 0.0f, B * D);
   if (dx || (dcond && m->has_cond)) {
     float *dpatches = arena_floats(act, B * ctot * S);
     linear_backward(&m->in_proj, params, dpatches, dskip, m->patches, B * L);

@@ -36,6 +36,10 @@ n=$($MPIRUN -np 3 "$LOLA" check $F/misspelt.cfg 2>&1 | grep -c "unknown key")
 [ "$n" = 1 ] && ok "deck error message printed once on 3 ranks" || fail "deck error printed $n times"
 
 start=$(date +%s)
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  expect "run.device=cuda without a GPU: exit 2" 2 'run.device = "cuda" but rank 0 sees no GPU' -- \
+    "$LOLA" inputs/info.cfg run.device=cuda run.dir=$R/nogpu
+fi
 expect "fatal error on rank 1 only ends the job with its code" 3 "error \(rank 1\): simulated data error" -- $MPIRUN -np 3 "${LOLA%/lola}/e2e/die_on_one_rank" 1
 took=$(($(date +%s) - start))
 [ "$took" -lt 30 ] && ok "the job ended promptly (${took}s)" || fail "the job took ${took}s to end"

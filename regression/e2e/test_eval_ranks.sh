@@ -15,6 +15,11 @@ for n in 1 3; do
 done
 T1=$E2E_TMP/e1/eval/stats.csv
 T3=$E2E_TMP/e3/eval/stats.csv
+# The GPU code path without a GPU (run.device=emulated): the same table bit for bit.
+expect "eval on 3 ranks, emulated device" 0 "eval: kernels on the emulated backend" -- \
+  $(eval_cmd $E2E_TMP/emu 3 run.device=emulated)
+if [ -s $T3 ] && [ "$(table $T3)" = "$(table $E2E_TMP/emu/eval/stats.csv)" ]; then ok "emulated device = cpu"; else
+  fail "emulated device = cpu" "$(diff <(table $T3) <(table $E2E_TMP/emu/eval/stats.csv) | head -4)"; fi
 # 3 methods x 2 trajectories (index 0 and 0.5 of 2; the random pick repeats one) x 5 fields x 5 states x 2.
 rows=$(($(wc -l <$T1) - 1))
 [ "$rows" = 300 ] && ok "300 rows" || fail "rows: $rows, expected 300"

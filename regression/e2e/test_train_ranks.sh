@@ -16,6 +16,17 @@ for s in train_ae train_surrogate train_diffusion; do
     same_weights "$s: $n ranks = 1 rank" $E2E_TMP/r1/$s/last/model.safetensors $E2E_TMP/r$n/$s/last/model.safetensors 1e-5
   done
 done
+# The GPU code path without a GPU: on the emulated device (run.device=emulated)
+# the training stages keep every array out of the host's reach and give,
+# bit for bit, the CPU's weights and optimiser state with the same ranks.
+expect "pipeline on 2 ranks, emulated device" 0 "train_diffusion: kernels on the emulated backend" -- \
+  $(pipeline_cmd $E2E_TMP/emu 2 run.device=emulated)
+for s in train_ae train_surrogate train_diffusion; do
+  for f in model optimizer; do
+    same_weights "$s $f: emulated device = cpu (2 ranks)" $E2E_TMP/r2/$s/last/$f.safetensors \
+      $E2E_TMP/emu/$s/last/$f.safetensors 0
+  done
+done
 R=$E2E_TMP/r2
 for s in train_ae train_surrogate train_diffusion; do
   rows=$(wc -l <$R/$s/metrics.csv)

@@ -98,6 +98,7 @@ TEST(denoiser_overfits_fixed_noise) {
     last = loss;
   }
   CHECK(last < 0.3 * first);
+  denoiser_loss_free(&L);
   arena_free(&act);
   denoiser_free(&m);
   params_free(&params);

@@ -8,6 +8,10 @@
  *            stack: a module takes a mark, allocates, and rolls back to the mark
  *            before it returns, so the scratch high water is the deepest stack.
  *
+ * Both may be device arenas (arena_init_device): the modules touch arrays
+ * through the kernels only (kernels/kernels.h), so the pass runs on any
+ * backend; host pointer tables (layer lists) never live in them.
+ *
  * A backward must be given the same pass as its forward (its dropout masks are
  * regenerated from the pass's keys, not stored).
  *
@@ -60,12 +64,13 @@ static inline int64_t dcae_grid_volume(const dcae_grid *g) {
   return v;
 }
 
-/* w[0..n) ← U(-bound, bound), drawn from {key.seed, RNG_INIT} with the
+/* w[0..n) ← U(-bound, bound) on the HOST (parameter initialisation runs
+ * before params_to_device), drawn from {key.seed, RNG_INIT} with the
  * parameter's registry index as the sample index: each parameter has its own
  * numbers, the same on every rank. */
 void dcae_init_uniform(float *w, int64_t n, double bound, rng_key key, int param_index);
 
-/* y += x over n floats (residual connections), threaded over large arrays. */
+/* y += x over n floats (residual connections): k_add, on the active backend. */
 void dcae_add(float *y, const float *x, int64_t n);
 
 #endif

@@ -29,18 +29,25 @@ void mhsa_init(const mhsa *m, param_registry *r, rng_key key) {
   linear_init(&m->y_proj, r, key);
 }
 
-size_t mhsa_activation_bytes(const mhsa *m, int64_t batch, int64_t tokens, bool rope) {
+size_t mhsa_saved_bytes(const mhsa *m, int64_t batch, int64_t tokens, bool rope) {
   int64_t n = batch * tokens * m->channels, rows = batch * tokens * m->heads;
-  int64_t hd = m->channels / m->heads;
-  size_t work = act_bytes(k_attention_workspace_floats(tokens, hd));
   size_t saved = 4 * act_bytes(n); /* q, k, v, att */
   if (m->qk_norm) saved += 2 * act_bytes(n) + 2 * act_bytes(rows);
   if (rope) saved += 2 * act_bytes(n);
-  saved += act_bytes(rows); /* lse */
+  return saved + act_bytes(rows); /* lse */
+}
+
+size_t mhsa_scratch_bytes(const mhsa *m, int64_t batch, int64_t tokens) {
+  int64_t n = batch * tokens * m->channels, hd = m->channels / m->heads;
+  size_t work = act_bytes(k_attention_workspace_floats(tokens, hd));
   size_t fwd_scratch = act_bytes(3 * n) + work;
   /* backward: datt, dq, dk, dv, a normalisation gradient, dqkv, workspace */
   size_t bwd_scratch = act_bytes(n) * 5 + act_bytes(3 * n) + work;
-  return saved + act_max(fwd_scratch, bwd_scratch);
+  return act_max(fwd_scratch, bwd_scratch);
+}
+
+size_t mhsa_activation_bytes(const mhsa *m, int64_t batch, int64_t tokens, bool rope) {
+  return mhsa_saved_bytes(m, batch, tokens, rope) + mhsa_scratch_bytes(m, batch, tokens);
 }
 
 void mhsa_forward(mhsa *m, const param_registry *r, arena *act, float *y, const float *x, const float *angles,

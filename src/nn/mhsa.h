@@ -33,6 +33,10 @@ void mhsa_declare(mhsa *m, param_registry *r, const char *prefix, int64_t channe
                   bool qk_norm);
 void mhsa_init(const mhsa *m, param_registry *r, rng_key key);
 size_t mhsa_activation_bytes(const mhsa *m, int64_t batch, int64_t tokens, bool rope);
+/* Its two parts: what the forward keeps for the backward, and the scratch
+ * either pass takes above it and releases. */
+size_t mhsa_saved_bytes(const mhsa *m, int64_t batch, int64_t tokens, bool rope);
+size_t mhsa_scratch_bytes(const mhsa *m, int64_t batch, int64_t tokens);
 /* y (B, L, C) from x (B, L, C); angles (L, C/2) or NULL (no RoPE); mask (L, L)
  * or NULL. x, angles and mask must stay valid until the backward. */
 void mhsa_forward(mhsa *m, const param_registry *r, arena *act, float *y, const float *x, const float *angles,

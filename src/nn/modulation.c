@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "../../kernels/vector.h"
+
 #include "act.h"
 
 void modulation_declare(modulation *m, param_registry *r, const char *prefix, int64_t channels,
@@ -41,7 +43,7 @@ void modulation_forward(modulation *m, const param_registry *r, arena *act, cons
   m->vstride = 4 * m->channels;
   m->out = arena_floats(act, batch * 4 * m->channels);
   m->dout = arena_floats(act, batch * 4 * m->channels);
-  memset(m->dout, 0, (size_t)(batch * 4 * m->channels) * sizeof(float));
+  k_fill(m->dout, 0.0f, batch * 4 * m->channels);
   mlp_forward(&m->net, r, act, m->out, mod, batch);
 }
 

@@ -7,8 +7,11 @@
  *   head;  y = o·out_proj.weightᵀ + out_proj.bias, back to (B, C, *spatial).
  *
  * Parameters: "<prefix>.in_proj_weight" (3C, C), "<prefix>.in_proj_bias" (3C),
- * "<prefix>.out_proj.weight" (C, C), "<prefix>.out_proj.bias" (C). The scores
- * are materialised (B, heads, N, N): meant for the coarse levels of a DCAE. */
+ * "<prefix>.out_proj.weight" (C, C), "<prefix>.out_proj.bias" (C). The
+ * attention is the engine's fused one (kernels/attention.h, online softmax,
+ * no (N, N) scores kept), so every array may live on a device; the
+ * projections are k_linear, the layout changes k_to_tokens / k_to_channels and
+ * k_qkv_split. */
 #ifndef LOLA_NN_SELF_ATTENTION_ND_H
 #define LOLA_NN_SELF_ATTENTION_ND_H
 
@@ -24,10 +27,10 @@ typedef struct {
   int in_w, in_b, out_w, out_b; /* registry indices */
   /* Saved by the forward. */
   int64_t batch, tokens;
-  float *tok;   /* (B, N, C) the input as tokens */
-  float *qkv;   /* (3, B, H, N, Dh) queries, keys, values per head */
-  float *probs; /* (B, H, N, N) attention weights */
-  float *o_tok; /* (B, N, C) the heads' outputs, the out_proj input */
+  float *tok;       /* (B, N, C) the input as tokens */
+  float *q, *k, *v; /* (B, N, H·Dh) queries, keys, values, head h at channels [h·Dh, (h+1)·Dh) */
+  float *att;       /* (B, N, C) the heads' outputs, the out_proj input */
+  float *lse;       /* (B, H, N) the softmax's log-sum-exp per query */
 } self_attention_nd;
 
 void self_attention_nd_declare(self_attention_nd *m, param_registry *r, const char *prefix,

@@ -8,12 +8,14 @@
 #include "../../kernels/elementwise.h"
 #include "../../kernels/norm.h"
 #include "../../kernels/rope.h"
+#include "../../kernels/vector.h"
 #include "act.h"
 
 void vit_block_declare(vit_block *m, param_registry *r, const char *prefix, const vit_block_config *cfg) {
   char name[PARAM_NAME_MAX];
   int64_t C = cfg->channels;
   m->cfg = *cfg;
+  m->first_param = r->count;
   snprintf(name, sizeof name, "%s.ada_zero", prefix);
   modulation_declare(&m->ada_zero, r, name, C, cfg->mod_features);
   snprintf(name, sizeof name, "%s.msa", prefix);
@@ -27,6 +29,7 @@ void vit_block_declare(vit_block *m, param_registry *r, const char *prefix, cons
   linear_declare(&m->ffn0, r, name, C, cfg->ffn_factor * C, true);
   snprintf(name, sizeof name, "%s.ffn.3", prefix);
   linear_declare(&m->ffn3, r, name, cfg->ffn_factor * C, C, true);
+  m->end_param = r->count;
 }
 
 /* theta = 100^(-U(0,1)) · normalize(N(0,1)^(spatial, C/2), dim=0) */
@@ -55,21 +58,24 @@ void vit_block_init(const vit_block *m, param_registry *r, rng_key key) {
   linear_init(&m->ffn3, r, key);
 }
 
-size_t vit_block_activation_bytes(const vit_block *m, int64_t batch, int64_t tokens) {
+size_t vit_block_saved_bytes(const vit_block *m, int64_t batch, int64_t tokens) {
   int64_t C = m->cfg.channels, F = m->cfg.ffn_factor * C, n = batch * tokens * C, nf = batch * tokens * F;
   size_t saved =
       5 * act_bytes(n) + act_bytes(batch * tokens) + 3 * act_bytes(nf); /* ln h g r mixed, rstd, f0-2 */
   if (m->theta >= 0) saved += act_bytes(tokens * C / 2);
-  saved += modulation_activation_bytes(&m->ada_zero, batch);
-  /* backward scratch: dmixed, dr, dg, dh, dln, two FFN-sized, angle gradient, then the children's */
-  size_t scratch = 5 * act_bytes(n) + 2 * act_bytes(nf) + act_bytes(tokens * C / 2);
-  bool rope = m->theta >= 0;
-  return saved + scratch + mhsa_activation_bytes(&m->msa, batch, tokens, rope);
+  saved += modulation_activation_bytes(&m->ada_zero, batch); /* with its small backward scratch */
+  return saved + mhsa_saved_bytes(&m->msa, batch, tokens, m->theta >= 0);
 }
 
-static void add_into(float *y, const float *x, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; i++) y[i] += x[i];
+size_t vit_block_scratch_bytes(const vit_block *m, int64_t batch, int64_t tokens) {
+  int64_t C = m->cfg.channels, F = m->cfg.ffn_factor * C, n = batch * tokens * C, nf = batch * tokens * F;
+  /* backward: dmixed, dr, dg, dh, dln, two FFN-sized, angle gradient, then the attention's above them */
+  size_t scratch = 5 * act_bytes(n) + 2 * act_bytes(nf) + act_bytes(tokens * C / 2);
+  return scratch + mhsa_scratch_bytes(&m->msa, batch, tokens);
+}
+
+size_t vit_block_activation_bytes(const vit_block *m, int64_t batch, int64_t tokens) {
+  return vit_block_saved_bytes(m, batch, tokens) + vit_block_scratch_bytes(m, batch, tokens);
 }
 
 void vit_block_forward(vit_block *m, const param_registry *r, arena *act, float *y, const float *x,
@@ -107,7 +113,7 @@ void vit_block_forward(vit_block *m, const param_registry *r, arena *act, float 
   k_layernorm_fwd(m->ln, m->ln_rstd, x, rows, C);
   k_modulate_fwd(m->h, m->ln, a, b, vs, batch, C, tokens, K_TOKENS);
   mhsa_forward(&m->msa, r, act, m->g, m->h, m->angles, mask, batch, tokens);
-  add_into(m->g, m->h, n); /* y = y + msa(y) */
+  k_add(m->g, m->h, n); /* y = y + msa(y) */
   linear_forward(&m->ffn0, r, m->f0, m->g, rows);
   k_silu_fwd(m->f1, m->f0, rows * F);
   if (drop)
@@ -138,14 +144,14 @@ void vit_block_backward(vit_block *m, param_registry *r, arena *act, float *dx, 
   float *dangles = NULL;
   if (m->theta >= 0) {
     dangles = arena_floats(act, L * C / 2);
-    memset(dangles, 0, (size_t)(L * C / 2) * sizeof(float));
+    k_fill(dangles, 0.0f, L * C / 2);
   }
   float *dres = dmixed; /* the gradient reaching the residual mixing */
   if (m->skip) {
     k_residual_mix_bwd(dmixed, dskip, gd, dy, m->mixed, m->skip, d, vs, B, C, L, K_TOKENS);
   } else {
     dres = (float *)dy;
-    if (dskip) memset(dskip, 0, (size_t)n * sizeof(float));
+    if (dskip) k_fill(dskip, 0.0f, n);
   }
   /* the residual mixing's x gradient goes to dln's buffer for now, added to dx at the end */
   k_residual_mix_bwd(dln, dr, gc, dres, m->x, m->r, c, vs, B, C, L, K_TOKENS);
@@ -159,12 +165,12 @@ void vit_block_backward(vit_block *m, param_registry *r, arena *act, float *dx, 
   k_silu_bwd(df0, df, m->f0, rows * F);
   linear_backward(&m->ffn0, r, dg, df0, m->g, rows);
   mhsa_backward(&m->msa, r, act, dh, dangles, dg);
-  add_into(dh, dg, n); /* g = h + msa(h) */
+  k_add(dh, dg, n); /* g = h + msa(h) */
   if (dangles) k_rope_angles_bwd(params_grad(r, m->theta), dangles, m->coo, L, m->cfg.spatial, C / 2);
   k_modulate_bwd(dmixed, ga, gb, dh, m->ln, a, vs, B, C, L, K_TOKENS);
   if (dx) {
     k_layernorm_bwd(dx, dmixed, m->ln, m->ln_rstd, rows, C);
-    add_into(dx, dln, n);
+    k_add(dx, dln, n);
   }
   modulation_backward(&m->ada_zero, r, act, dmod);
   act_release(act, mark);

@@ -35,7 +35,8 @@ typedef struct {
   modulation ada_zero;
   mhsa msa;
   linear ffn0, ffn3;
-  int theta; /* -1 without RoPE */
+  int theta;                  /* -1 without RoPE */
+  int first_param, end_param; /* its parameters' indices in the registry: [first, end) */
   /* saved by forward */
   int64_t batch, tokens;
   nn_mode mode;
@@ -47,6 +48,10 @@ typedef struct {
 void vit_block_declare(vit_block *m, param_registry *r, const char *prefix, const vit_block_config *cfg);
 void vit_block_init(const vit_block *m, param_registry *r, rng_key key);
 size_t vit_block_activation_bytes(const vit_block *m, int64_t batch, int64_t tokens);
+/* Its two parts: kept from the forward to the backward, and the scratch a pass
+ * takes above everything kept and releases (so blocks in a stack share it). */
+size_t vit_block_saved_bytes(const vit_block *m, int64_t batch, int64_t tokens);
+size_t vit_block_scratch_bytes(const vit_block *m, int64_t batch, int64_t tokens);
 /* y (B, L, C) from x (B, L, C); mod (B, D) (ignored without modulation);
  * coo (L, spatial) token coordinates (for RoPE); mask (L, L) or NULL; skip
  * (B, L, C) or NULL. Inputs must stay valid until the backward. `site` tells

@@ -1,0 +1,67 @@
+#include "nccl_comm.h"
+
+#include "../src/error.h"
+
+#ifdef LOLA_CUDA
+#include <mpi.h>
+#include <nccl.h>
+
+#include "../kernels/cuda/kernels_cuda.h"
+#include "comm.h"
+
+/* 64 Mi floats per call: the count is an int-sized size_t in older NCCLs. */
+enum { NCCL_CHUNK = 64 << 20 };
+
+static ncclComm_t world;
+static int made;
+
+static void nccl_check(ncclResult_t rc, const char *what) {
+  if (rc != ncclSuccess) lola_die(LOLA_EXIT_RUNTIME, "NCCL %s failed: %s", what, ncclGetErrorString(rc));
+}
+
+static void nccl_init_once(void) {
+  if (made) return;
+  ncclUniqueId id;
+  if (comm_rank() == 0) nccl_check(ncclGetUniqueId(&id), "unique id");
+  MPI_Bcast(&id, (int)sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD);
+  nccl_check(ncclCommInitRank(&world, comm_size(), id, comm_rank()), "communicator creation");
+  made = 1;
+}
+
+static void allreduce_on(float *buf, int64_t n, cudaStream_t stream) {
+  nccl_init_once();
+  for (int64_t off = 0; off < n; off += NCCL_CHUNK) {
+    size_t count = (size_t)(n - off < NCCL_CHUNK ? n - off : NCCL_CHUNK);
+    nccl_check(ncclAllReduce(buf + off, buf + off, count, ncclFloat, ncclAvg, world, stream), "all-reduce");
+  }
+}
+
+void nccl_allreduce_mean(float *buf, int64_t n) { allreduce_on(buf, n, (cudaStream_t)kc_stream_handle()); }
+
+void nccl_allreduce_mean_async(float *buf, int64_t n) {
+  kc_comm_wait_compute();
+  allreduce_on(buf, n, (cudaStream_t)kc_comm_stream_handle());
+}
+
+void nccl_join(void) { kc_compute_wait_comm(); }
+
+void nccl_finalize(void) {
+  if (!made) return;
+  ncclCommDestroy(world);
+  made = 0;
+}
+
+#else
+
+void nccl_allreduce_mean(float *buf, int64_t n) {
+  (void)buf, (void)n;
+  lola_die(LOLA_EXIT_RUNTIME, "NCCL all-reduce requested in a build without CUDA");
+}
+
+void nccl_allreduce_mean_async(float *buf, int64_t n) { nccl_allreduce_mean(buf, n); }
+
+void nccl_join(void) {}
+
+void nccl_finalize(void) {}
+
+#endif

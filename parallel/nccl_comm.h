@@ -1,0 +1,18 @@
+/* The NCCL communicator of the CUDA backend: one per process over
+ * MPI_COMM_WORLD, bootstrapped through MPI (rank 0's unique id broadcast),
+ * created on first use, on the GPU this rank drives (parallel/device.h). */
+#ifndef LOLA_NCCL_COMM_H
+#define LOLA_NCCL_COMM_H
+
+#include <stdint.h>
+
+/* buf[0..n) <- mean over ranks, device memory, on the kernels' stream (ncclAvg). */
+void nccl_allreduce_mean(float *buf, int64_t n);
+/* The same on the communication stream, after every kernel queued so far, so
+ * the backward goes on meanwhile; nccl_join makes later kernels wait for it. */
+void nccl_allreduce_mean_async(float *buf, int64_t n);
+void nccl_join(void);
+/* Destroy the communicator (before MPI_Finalize); nothing when none was made. */
+void nccl_finalize(void);
+
+#endif
