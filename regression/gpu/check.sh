@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The GPU check, in one go (well under 5 minutes on an H200): every CUDA kernel
+# The GPU check, in one go (under 5 minutes on an H200): every CUDA kernel
 # against its CPU twin (forward and backward, tolerances per kernel and
-# precision), then the GPU figures and the same operations in PyTorch (bf16
-# autocast, torch.compile) for the ratios.
+# precision), training steps of the demo denoiser on the GPU against the CPU,
+# then the GPU figures (kernels, whole training steps) and the same work in
+# PyTorch (bf16 autocast, torch.compile) for the ratios.
 #   here:        bash regression/gpu/prepare.sh      (builds build/gpu-bundle)
 #   GPU machine: bash regression/gpu/check.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
 bundle=build/gpu-bundle
-if [ ! -x "$bundle/check_kernels" ]; then
+if [ ! -x "$bundle/check_step" ]; then
   echo "check: no prebuilt bundle; building here (needs the Debian packages of make deps)"
   bash regression/gpu/prepare.sh || exit 1
 fi
@@ -18,12 +19,20 @@ libs=$PWD/$bundle/lib
 for d in /usr/local/cuda/lib64 /usr/local/cuda/lib; do [ -d "$d" ] && libs=$libs:$d; done
 pylibs=$(python3 -c 'import glob, os, nvidia; r = os.path.dirname(nvidia.__path__[0] + "/x"); print(":".join(sorted({os.path.dirname(p) for p in glob.glob(r + "/**/lib*.so*", recursive=True)})))' 2>/dev/null)
 [ -n "$pylibs" ] && libs=$libs:$pylibs
+export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 status=0
-LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$bundle/check_kernels" --bench || status=1
-echo
+# Each part has its own time limit, so one that hangs cannot take the others' time.
+for part in check_kernels:50 check_kernels_conv:60 check_kernels_sampler:30 check_step:120; do
+  p=${part%%:*}
+  echo "== $p"
+  timeout "${part##*:}" "$bundle/$p" --bench || { echo "$p: FAILED (exit $?)"; status=1; }
+  echo
+done
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-  python3 regression/gpu/torch_bench.py || status=1
+  export PYTHONUNBUFFERED=1
+  timeout 50 python3 regression/gpu/torch_bench.py || status=1
+  timeout 200 python3 regression/gpu/torch_step.py || status=1
 else
-  echo "torch_bench: skipped (no PyTorch with CUDA here)"
+  echo "torch: skipped (no PyTorch with CUDA here)"
 fi
 exit $status

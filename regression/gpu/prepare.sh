@@ -4,13 +4,16 @@
 # our Debian packages:  bash regression/gpu/prepare.sh  ->  build/gpu-bundle/
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-make CUDA=1 BUILD=build/cuda -j"$(nproc)" build/cuda/gpu/check_kernels
+programs="check_kernels check_kernels_conv check_kernels_sampler check_step"
+make CUDA=1 BUILD=build/cuda -j"$(nproc)" $(for p in $programs; do echo build/cuda/gpu/$p; done)
 out=build/gpu-bundle
 rm -rf "$out"
 mkdir -p "$out/lib"
-cp build/cuda/gpu/check_kernels "$out/"
-# Everything that is neither glibc nor CUDA travels along.
-ldd build/cuda/gpu/check_kernels | awk '/=>/ {print $3}' |
-  grep -vE '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so|cuda|libcublas|libnccl|libcudart' |
-  while read -r lib; do cp -L "$lib" "$out/lib/"; done
+for p in $programs; do
+  cp build/cuda/gpu/$p "$out/"
+  # Everything that is neither glibc nor CUDA travels along.
+  ldd build/cuda/gpu/$p | awk '/=>/ {print $3}' |
+    grep -vE '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so|cuda|libcublas|libnccl|libcudart' |
+    while read -r lib; do cp -L "$lib" "$out/lib/"; done
+done
 du -sh "$out"
