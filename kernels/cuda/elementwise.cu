@@ -125,15 +125,16 @@ extern "C" void kc_modulate_fwd(float *y, const float *x, const float *scale, co
 extern "C" void kc_modulate_bwd(float *dx, float *dscale, float *dshift, const float *dy, const float *x,
                                 const float *scale, int64_t vstride, int64_t B, int64_t C, int64_t S,
                                 k_layout layout) {
-  if (dx) {
-    modulate_dx<<<kc_blocks(B * C * S, 256), 256, 0, kc_stream()>>>(dx, dy, scale, vstride, B, C, S,
-                                                                    (int)layout);
-    KC_LAUNCH_CHECK();
-  }
+  /* Vector gradients first: dx may overwrite dy (in place); the stream orders the two. */
   if (dscale || dshift) {
     int64_t n = (vstride ? B : 1) * C;
     modulate_dvec<<<kc_blocks(n, 128), 128, 0, kc_stream()>>>(dscale, dshift, dy, x, vstride, B, C, S,
                                                               (int)layout);
+    KC_LAUNCH_CHECK();
+  }
+  if (dx) {
+    modulate_dx<<<kc_blocks(B * C * S, 256), 256, 0, kc_stream()>>>(dx, dy, scale, vstride, B, C, S,
+                                                                    (int)layout);
     KC_LAUNCH_CHECK();
   }
 }
@@ -151,9 +152,10 @@ __global__ static void mix_dxr(float *dx, float *dr, const float *dy, const floa
                                int64_t B, int64_t C, int64_t S, int layout) {
   GRID_STRIDE(i, B * C * S) {
     int64_t c = layout == K_TOKENS ? i % C : (i / S) % C, b = i / (C * S);
-    float cv = cvec[b * vstride + c], k = rsqrtf(1.0f + cv * cv);
-    if (dx) dx[i] = k * dy[i];
-    if (dr) dr[i] = cv * k * dy[i];
+    float cv = cvec[b * vstride + c], k = rsqrtf(1.0f + cv * cv),
+          g = dy[i]; /* before dx or dr may overwrite it */
+    if (dx) dx[i] = k * g;
+    if (dr) dr[i] = cv * k * g;
   }
 }
 
@@ -183,13 +185,14 @@ extern "C" void kc_residual_mix_fwd(float *y, const float *x, const float *r, co
 extern "C" void kc_residual_mix_bwd(float *dx, float *dr, float *dc, const float *dy, const float *x,
                                     const float *r, const float *c, int64_t vstride, int64_t B, int64_t C,
                                     int64_t S, k_layout layout) {
-  if (dx || dr) {
-    mix_dxr<<<kc_blocks(B * C * S, 256), 256, 0, kc_stream()>>>(dx, dr, dy, c, vstride, B, C, S, (int)layout);
-    KC_LAUNCH_CHECK();
-  }
+  /* dc first: dx or dr may overwrite dy (in place); the stream orders the two. */
   if (dc) {
     int64_t n = (vstride ? B : 1) * C;
     mix_dc<<<kc_blocks(n, 128), 128, 0, kc_stream()>>>(dc, dy, x, r, c, vstride, B, C, S, (int)layout);
+    KC_LAUNCH_CHECK();
+  }
+  if (dx || dr) {
+    mix_dxr<<<kc_blocks(B * C * S, 256), 256, 0, kc_stream()>>>(dx, dr, dy, c, vstride, B, C, S, (int)layout);
     KC_LAUNCH_CHECK();
   }
 }

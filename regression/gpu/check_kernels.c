@@ -100,6 +100,35 @@ static void check_modulation(k_layout layout, int64_t vstride_kind) {
   report("residual_mix", "dx", shape, rel_err(gdx, dx, n), 1e-6);
   report("residual_mix", "dr", shape, rel_err(gdr, dr, n), 1e-6);
   report("residual_mix", "dc", shape, rel_err(gdsc, dsc, nv), 1e-5);
+  /* In place, as kernels/elementwise.h allows (dx == dy; dr == dy): the vector
+   * gradients must read dy before it is overwritten, and dr must see dy, not dx. */
+  memset(dsc, 0, nv * sizeof(float)), memset(dsh, 0, nv * sizeof(float));
+  kc_memset0(gdsc, nv * sizeof(float)), kc_memset0(gdsh, nv * sizeof(float));
+  k_modulate_bwd(dx, dsc, dsh, dy, x, sc, vstride, B, C, S, layout);
+  float *gin = dev(dy, n);
+  kc_modulate_bwd(gin, gdsc, gdsh, gin, gx, gsc, vstride, B, C, S, layout);
+  report("modulate", "dx==dy", shape, rel_err(gin, dx, n), 1e-6);
+  report("modulate", "dscale i.p.", shape, rel_err(gdsc, dsc, nv), 1e-5);
+  report("modulate", "dshift i.p.", shape, rel_err(gdsh, dsh, nv), 1e-5);
+  kc_free(gin);
+  memset(dsc, 0, nv * sizeof(float));
+  kc_memset0(gdsc, nv * sizeof(float));
+  k_residual_mix_bwd(dx, dr, dsc, dy, x, r, sc, vstride, B, C, S, layout);
+  gin = dev(dy, n);
+  kc_residual_mix_bwd(gin, gdr, gdsc, gin, gx, gr, gsc, vstride, B, C, S, layout);
+  report("residual_mix", "dx==dy", shape, rel_err(gin, dx, n), 1e-6);
+  report("residual_mix", "dr, dx==dy", shape, rel_err(gdr, dr, n), 1e-6);
+  report("residual_mix", "dc, dx==dy", shape, rel_err(gdsc, dsc, nv), 1e-5);
+  kc_free(gin);
+  memset(dsc, 0, nv * sizeof(float));
+  kc_memset0(gdsc, nv * sizeof(float));
+  k_residual_mix_bwd(dx, dr, dsc, dy, x, r, sc, vstride, B, C, S, layout);
+  gin = dev(dy, n);
+  kc_residual_mix_bwd(gdx, gin, gdsc, gin, gx, gr, gsc, vstride, B, C, S, layout);
+  report("residual_mix", "dr==dy", shape, rel_err(gin, dr, n), 1e-6);
+  report("residual_mix", "dx, dr==dy", shape, rel_err(gdx, dx, n), 1e-6);
+  report("residual_mix", "dc, dr==dy", shape, rel_err(gdsc, dsc, nv), 1e-5);
+  kc_free(gin);
   free(x), free(r), free(dy), free(sc), free(sh), free(y), free(dx), free(dr), free(dsc), free(dsh);
   kc_free(gx), kc_free(gr), kc_free(gdy), kc_free(gsc), kc_free(gsh), kc_free(gy), kc_free(gdx), kc_free(gdr);
   kc_free(gdsc), kc_free(gdsh);
