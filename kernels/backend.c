@@ -9,6 +9,7 @@
 #include "conv.h"
 #include "cpu/kernels_cpu.h"
 #ifdef LOLA_CUDA
+#include "cuda/cuda_device.h"
 #include "cuda/kernels_cuda.h"
 #endif
 
@@ -60,7 +61,12 @@ _Noreturn void k_backend_missing(const char *op) {
 void *k_device_alloc(size_t bytes, const char *what) {
 #ifdef LOLA_CUDA
   if (active == K_BACKEND_CUDA) {
-    void *p = kc_malloc(bytes);
+    void *p = kc_try_malloc(bytes);
+    if (!p)
+      lola_die(LOLA_EXIT_RUNTIME,
+               "out of GPU memory reserving %.3g GiB for %s (%.3g GiB free on the device); use a smaller "
+               "batch (train.batch_size, train.accumulation) or more ranks",
+               (double)bytes / (1 << 30), what, (double)cuda_device_free_bytes() / (1 << 30));
     kc_memset0(p, bytes ? bytes : 1);
     return p;
   }

@@ -36,14 +36,19 @@ static void allreduce_on(float *buf, int64_t n, cudaStream_t stream) {
   }
 }
 
-void nccl_allreduce_mean(float *buf, int64_t n) { allreduce_on(buf, n, (cudaStream_t)kc_stream_handle()); }
-
+/* Every collective goes through the communication stream, so the
+ * communicator's operations are issued in one order on one stream. */
 void nccl_allreduce_mean_async(float *buf, int64_t n) {
   kc_comm_wait_compute();
   allreduce_on(buf, n, (cudaStream_t)kc_comm_stream_handle());
 }
 
 void nccl_join(void) { kc_compute_wait_comm(); }
+
+void nccl_allreduce_mean(float *buf, int64_t n) {
+  nccl_allreduce_mean_async(buf, n);
+  nccl_join();
+}
 
 void nccl_finalize(void) {
   if (!made) return;

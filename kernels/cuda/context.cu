@@ -27,6 +27,16 @@ extern "C" void *kc_malloc(size_t bytes) {
   CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 1));
   return p;
 }
+extern "C" void *kc_try_malloc(size_t bytes) {
+  void *p = NULL;
+  cudaError_t rc = cudaMalloc(&p, bytes ? bytes : 1);
+  if (rc == cudaErrorMemoryAllocation) {
+    cudaGetLastError(); /* not sticky: the caller reports it */
+    return NULL;
+  }
+  CUDA_CHECK(rc);
+  return p;
+}
 extern "C" void kc_free(void *p) { CUDA_CHECK(cudaFree(p)); }
 extern "C" void kc_upload(void *dst, const void *src, size_t bytes) {
   CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));

@@ -31,6 +31,8 @@ kc_precision kc_get_precision(void);
 void kc_sync(void);
 void *kc_malloc(size_t bytes);
 void kc_free(void *p);
+/* NULL when the device is out of memory (other errors die). */
+void *kc_try_malloc(size_t bytes);
 void kc_upload(void *dst, const void *src, size_t bytes);
 void kc_download(void *dst, const void *src, size_t bytes);
 void kc_memset0(void *p, size_t bytes);
