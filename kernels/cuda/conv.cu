@@ -107,30 +107,6 @@ static int64_t workspace_floats(const k_conv_shape *s) {
 extern "C" int64_t kc_conv_fwd_workspace_floats(const k_conv_shape *s) { return workspace_floats(s); }
 extern "C" int64_t kc_conv_bwd_workspace_floats(const k_conv_shape *s) { return workspace_floats(s); }
 
-static cublasComputeType_t compute_type(void) {
-  switch (kc_get_precision()) {
-    case KC_TF32:
-      return CUBLAS_COMPUTE_32F_FAST_TF32;
-    case KC_BF16:
-      return CUBLAS_COMPUTE_32F_FAST_16BF; /* bf16 products, fp32 accumulation */
-    default:
-      return CUBLAS_COMPUTE_32F;
-  }
-}
-
-/* Row-major C[i] (m×n) = op(A[i])·op(B[i]) + beta·C[i] for i < count, leading
- * dims and strides in floats (a stride may be 0: the same matrix for all).
- * In cuBLAS's column-major view this is C[i]ᵀ = op(B[i])ᵀ·op(A[i])ᵀ. */
-static void rm_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                    int64_t sa, const float *b, int64_t ldb, int64_t sb, float beta, float *c, int64_t ldc,
-                    int64_t sc, int64_t count) {
-  const float alpha = 1.0f;
-  CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      kc_cublas(), tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)n, (int)m, (int)k,
-      &alpha, b, CUDA_R_32F, (int)ldb, (long long)sb, a, CUDA_R_32F, (int)lda, (long long)sa, &beta, c,
-      CUDA_R_32F, (int)ldc, (long long)sc, (int)count, compute_type(), CUBLAS_GEMM_DEFAULT));
-}
-
 /* Source index along one dim for output coordinate o and tap t, or -1 where
  * zero padding applies (pad <= n with circular padding: one wrap at most). */
 __device__ static inline int source_index(int o, int t, int stride, int pad, int n, int circular) {
@@ -255,8 +231,8 @@ extern "C" void kc_conv_fwd(float *y, const float *x, const float *w, const floa
       col = work;
     }
     /* y_n (Cout, P) = W (Cout, CK) · col_n (CK, P) */
-    rm_gemm(false, false, g.cout, g.vout, g.ck, w, g.ck, 0, col, g.vout, cs, 0.0f, y + n0 * ys, g.vout, ys,
-            nb);
+    kc_rm_gemm(false, false, g.cout, g.vout, g.ck, w, g.ck, 0, col, g.vout, cs, 0.0f, y + n0 * ys, g.vout, ys,
+               nb);
   }
   if (b) {
     int64_t total = g.batch * ys;
@@ -287,14 +263,14 @@ extern "C" void kc_conv_bwd(float *dx, float *dw, float *db, const float *dy, co
       }
       /* dw (Cout, CK) += dy_n (Cout, P) · col_n (CK, P)ᵀ, sample by sample in order */
       for (int64_t n = 0; n < nb; n++)
-        rm_gemm(false, true, g.cout, g.ck, g.vout, dyc + n * ys, g.vout, 0, col + n * cs, g.vout, 0, 1.0f, dw,
-                g.ck, 0, 1);
+        kc_rm_gemm(false, true, g.cout, g.ck, g.vout, dyc + n * ys, g.vout, 0, col + n * cs, g.vout, 0, 1.0f,
+                   dw, g.ck, 0, 1);
     }
     if (dx) {
       float *dxc = dx + n0 * xs;
       /* dcol_n (CK, P) = Wᵀ (CK, Cout) · dy_n (Cout, P); pointwise: dcol is dx itself */
       float *dcol = g.pointwise ? dxc : work;
-      rm_gemm(true, false, g.ck, g.vout, g.cout, w, g.ck, 0, dyc, g.vout, ys, 0.0f, dcol, g.vout, cs, nb);
+      kc_rm_gemm(true, false, g.ck, g.vout, g.cout, w, g.ck, 0, dyc, g.vout, ys, 0.0f, dcol, g.vout, cs, nb);
       if (!g.pointwise) {
         int64_t total = nb * xs;
         col2im_gather<<<kc_blocks(total, CONV_THREADS), CONV_THREADS, 0, kc_stream()>>>(dxc, work, g, nb);

@@ -13,31 +13,19 @@
 
 enum { GN_THREADS = 256, LNC_THREADS = 128 };
 
-/* Sum of v over the block; every thread gets the total. */
-__device__ static double block_sum(double v, double *shared) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  __syncthreads(); /* shared is reused between calls */
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  double t = 0;
-  for (int w = 0; w < (int)(blockDim.x >> 5); w++) t += shared[w];
-  return t;
-}
-
 __global__ static void gn_fwd(float *y, float *rstd, const float *x, int64_t n) {
   __shared__ double shared[GN_THREADS / 32];
   const float *xr = x + blockIdx.x * n;
   float *yr = y + blockIdx.x * n;
   double s = 0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += xr[i];
-  const double mean = block_sum(s, shared) / (double)n;
+  const double mean = kc_block_sum(s, shared) / (double)n;
   double ss = 0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
     double d = xr[i] - mean;
     ss += d * d;
   }
-  const double r = 1.0 / sqrt(block_sum(ss, shared) / (double)n + K_NORM_EPS);
+  const double r = 1.0 / sqrt(kc_block_sum(ss, shared) / (double)n + K_NORM_EPS);
   const float fm = (float)mean, fr = (float)r;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = (xr[i] - fm) * fr;
   if (rstd && threadIdx.x == 0) rstd[blockIdx.x] = fr;
@@ -52,8 +40,8 @@ __global__ static void gn_bwd(float *dx, const float *dy, const float *y, const 
     sdy += dyr[i];
     sdyy += (double)dyr[i] * yr[i];
   }
-  sdy = block_sum(sdy, shared);
-  sdyy = block_sum(sdyy, shared);
+  sdy = kc_block_sum(sdy, shared);
+  sdyy = kc_block_sum(sdyy, shared);
   const float mdy = (float)(sdy / (double)n), k = (float)(sdyy / (double)n), r = rstd[blockIdx.x];
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dxr[i] = r * (dyr[i] - mdy - yr[i] * k);
 }

@@ -3,24 +3,13 @@
 #include "common.cuh"
 #include "kernels_cuda.h"
 
-static cublasComputeType_t compute_type(void) {
-  switch (kc_get_precision()) {
-    case KC_TF32:
-      return CUBLAS_COMPUTE_32F_FAST_TF32;
-    case KC_BF16:
-      return CUBLAS_COMPUTE_32F_FAST_16BF; /* bf16 products, fp32 accumulation */
-    default:
-      return CUBLAS_COMPUTE_32F;
-  }
-}
-
 /* C (m×n) = op(A)·op(B)·alpha + beta·C, all column-major fp32. */
 static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
   const float alpha = 1.0f;
   CUBLAS_CHECK(cublasGemmEx(kc_cublas(), ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
                             (int)m, (int)n, (int)k, &alpha, a, CUDA_R_32F, (int)lda, b, CUDA_R_32F, (int)ldb,
-                            &beta, c, CUDA_R_32F, (int)ldc, compute_type(), CUBLAS_GEMM_DEFAULT));
+                            &beta, c, CUDA_R_32F, (int)ldc, kc_compute_type(), CUBLAS_GEMM_DEFAULT));
 }
 
 __global__ static void add_bias(float *y, const float *b, int64_t rows, int64_t out) {

@@ -11,18 +11,6 @@
 
 enum { LOSS_THREADS = 256 };
 
-/* Sum of v over the block; every thread gets the total. */
-__device__ static double block_sum(double v, double *shared) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  __syncthreads(); /* shared is reused between calls */
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  double t = 0;
-  for (int w = 0; w < (int)(blockDim.x >> 5); w++) t += shared[w];
-  return t;
-}
-
 /* At least n doubles of device scratch. */
 static double *scratch(int64_t n) {
   static double *buf;
@@ -40,7 +28,7 @@ __global__ static void sum_terms(double *out, const double *terms, int64_t n, do
   __shared__ double shared[LOSS_THREADS / 32];
   double v = 0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) v += terms[i];
-  v = block_sum(v, shared);
+  v = kc_block_sum(v, shared);
   if (threadIdx.x == 0) out[0] = v / div;
 }
 
@@ -65,11 +53,11 @@ __device__ static void row_error_and_variance(const float *p, const float *t, in
     double d = (double)t[s] - p[s];
     err += d * d;
   }
-  mean = block_sum(mean, shared) / (double)S;
-  err = block_sum(err, shared);
+  mean = kc_block_sum(mean, shared) / (double)S;
+  err = kc_block_sum(err, shared);
   double ss = 0;
   for (int64_t s = threadIdx.x; s < S; s += blockDim.x) ss += ((double)t[s] - mean) * ((double)t[s] - mean);
-  ss = block_sum(ss, shared);
+  ss = kc_block_sum(ss, shared);
   *mse = err / (double)S;
   *var = ss / (double)(S - 1);
 }
@@ -124,7 +112,7 @@ extern "C" void kc_vrmse_bwd(float *dpred, const float *pred, const float *targe
 __device__ static double clamped_norm(const float *z, int64_t D, double *shared) {
   double s = 0;
   for (int64_t d = threadIdx.x; d < D; d += blockDim.x) s += (double)z[d] * z[d];
-  return fmax(sqrt(block_sum(s, shared)), 1e-8);
+  return fmax(sqrt(kc_block_sum(s, shared)), 1e-8);
 }
 
 /* row[i] = Σ_{j > i} cos(z_i, z_j), in j order. */
@@ -138,7 +126,7 @@ __global__ static void similarity_rows(double *row, const float *z, int64_t B, i
     const float *zj = z + j * D;
     double dot = 0;
     for (int64_t d = threadIdx.x; d < D; d += blockDim.x) dot += (double)zi[d] * zj[d];
-    dot = block_sum(dot, shared);
+    dot = kc_block_sum(dot, shared);
     sum += dot / (ni * clamped_norm(zj, D, shared));
   }
   if (threadIdx.x == 0) row[i] = sum;
@@ -169,14 +157,14 @@ __global__ static void similarity_project(float *dz, const float *z, int64_t D) 
   float *gi = dz + blockIdx.x * D;
   double s2 = 0;
   for (int64_t d = threadIdx.x; d < D; d += blockDim.x) s2 += (double)zi[d] * zi[d];
-  const double n = sqrt(block_sum(s2, shared));
+  const double n = sqrt(kc_block_sum(s2, shared));
   if (n <= 1e-8) {
     for (int64_t d = threadIdx.x; d < D; d += blockDim.x) gi[d] = (float)(gi[d] / 1e-8);
     return;
   }
   double ug = 0;
   for (int64_t d = threadIdx.x; d < D; d += blockDim.x) ug += zi[d] / n * gi[d];
-  ug = block_sum(ug, shared);
+  ug = kc_block_sum(ug, shared);
   for (int64_t d = threadIdx.x; d < D; d += blockDim.x) gi[d] = (float)((gi[d] - zi[d] / n * ug) / n);
 }
 

@@ -6,17 +6,6 @@
 
 enum { NORM_THREADS = 256 };
 
-__device__ static double block_sum(double v, double *shared) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  __syncthreads(); /* shared is reused between calls */
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  double t = 0;
-  for (int w = 0; w < (int)(blockDim.x >> 5); w++) t += shared[w];
-  return t;
-}
-
 __global__ static void rows_fwd(float *y, float *rstd, const float *x, int64_t dim, int centre) {
   __shared__ double shared[NORM_THREADS / 32];
   const float *xr = x + blockIdx.x * dim;
@@ -24,13 +13,13 @@ __global__ static void rows_fwd(float *y, float *rstd, const float *x, int64_t d
   double s = 0;
   if (centre)
     for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) s += xr[i];
-  double mean = centre ? block_sum(s, shared) / (double)dim : 0.0;
+  double mean = centre ? kc_block_sum(s, shared) / (double)dim : 0.0;
   double ss = 0;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
     double d = xr[i] - mean;
     ss += d * d;
   }
-  double r = rsqrt(block_sum(ss, shared) / (double)dim + K_NORM_EPS);
+  double r = rsqrt(kc_block_sum(ss, shared) / (double)dim + K_NORM_EPS);
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = (float)((xr[i] - mean) * r);
   if (rstd && threadIdx.x == 0) rstd[blockIdx.x] = (float)r;
 }
@@ -45,8 +34,8 @@ __global__ static void rows_bwd(float *dx, const float *dy, const float *y, cons
     sdy += dyr[i];
     sdyy += (double)dyr[i] * yr[i];
   }
-  sdy = block_sum(sdy, shared);
-  sdyy = block_sum(sdyy, shared);
+  sdy = kc_block_sum(sdy, shared);
+  sdyy = kc_block_sum(sdyy, shared);
   float mdy = centre ? (float)(sdy / (double)dim) : 0.0f, k = (float)(sdyy / (double)dim),
         r = rstd[blockIdx.x];
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) dxr[i] = r * (dyr[i] - mdy - yr[i] * k);

@@ -659,19 +659,7 @@ static void check_dcae(void) {
 }
 
 int main(int argc, char **argv) {
-  int devices = cuda_device_count();
-  if (devices == 0) {
-    printf("check_kernels: no CUDA device visible; nothing to check\n");
-    return 0;
-  }
-  char desc[256];
-  cuda_select_device(0);
-  cuda_device_describe(0, desc, sizeof desc);
-  char ver[256];
-  cuda_versions(ver, sizeof ver);
-  printf("device: %s\n%s\n\n%-22s %-10s %-26s %10s %9s\n", desc, ver, "kernel", "what", "shape", "rel.err",
-         "tol");
-  kc_init();
+  if (!parity_begin("check_kernels")) return 0;
   check_linear(KC_FP32, "fp32", 1e-5);
   check_linear(KC_TF32, "tf32", 5e-3);
   check_linear(KC_BF16, "bf16", 3e-2);

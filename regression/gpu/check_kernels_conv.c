@@ -281,19 +281,7 @@ static void bench(void) {
 }
 
 int main(int argc, char **argv) {
-  int devices = cuda_device_count();
-  if (devices == 0) {
-    printf("check_kernels_conv: no CUDA device visible; nothing to check\n");
-    return 0;
-  }
-  char desc[256];
-  cuda_select_device(0);
-  cuda_device_describe(0, desc, sizeof desc);
-  char ver[256];
-  cuda_versions(ver, sizeof ver);
-  printf("device: %s\n%s\n\n%-22s %-10s %-26s %10s %9s\n", desc, ver, "kernel", "what", "shape", "rel.err",
-         "tol");
-  kc_init();
+  if (!parity_begin("check_kernels_conv")) return 0;
   for (int p = 0; p < 3; p++) check_conv((kc_precision)p);
   check_norms();
   for (int p = 0; p < 3; p++) check_bmm((kc_precision)p);

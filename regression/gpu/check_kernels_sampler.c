@@ -166,19 +166,7 @@ static void check_ab_loop(void) {
 }
 
 int main(void) {
-  int devices = cuda_device_count();
-  if (devices == 0) {
-    printf("check_kernels_sampler: no CUDA device visible; nothing to check\n");
-    return 0;
-  }
-  char desc[256];
-  cuda_select_device(0);
-  cuda_device_describe(0, desc, sizeof desc);
-  char ver[256];
-  cuda_versions(ver, sizeof ver);
-  printf("device: %s\n%s\n\n%-22s %-10s %-26s %10s %9s\n", desc, ver, "kernel", "what", "shape", "rel.err",
-         "tol");
-  kc_init();
+  if (!parity_begin("check_kernels_sampler")) return 0;
   check_updates();
   check_ab();
   check_layouts();

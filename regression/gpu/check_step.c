@@ -102,6 +102,22 @@ static double now_ms(void) {
   return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
 }
 
+/* Multiply-adds of the matrix products of one training step, times 2 (flops):
+ * 6 · (matmul weights) · tokens for the linear layers (forward, input and
+ * weight gradients), and attention's 4·B·H·L²·D forward times 3.5 (the
+ * backward recomputes the scores and takes 2.5 forward's worth). */
+static double step_flops(const denoiser_case *c) {
+  const vit_config *a = &c->cfg.arch;
+  double C = (double)a->hid_channels, E = (double)c->cfg.emb_features, Ci = (double)c->cfg.channels;
+  double L = (double)(c->shape[0] * c->shape[1] * c->shape[2]), B = (double)c->batch, tokens = B * L;
+  double block = (3 + 1 + 2 * (double)a->ffn_factor) * C * C;          /* qkv, out, FFN */
+  double io = (2 * Ci + Ci) * C;                                       /* in_proj (x and mask), out_proj */
+  double per_sample = a->hid_blocks * (E * E + E * 4 * C) + 2 * E * E; /* AdaLN nets, time embedding */
+  double linear = 6 * (a->hid_blocks * block + io) * tokens + 6 * per_sample * B;
+  double attention = 3.5 * 4 * B * L * L * C * a->hid_blocks;
+  return linear + attention;
+}
+
 /* `steps` AdamW steps of the denoiser loss on the active backend, the first
  * `warmup` of them untimed. */
 static step_run train(const denoiser_case *c, int steps, int warmup, bool keep_values) {
@@ -156,6 +172,7 @@ static step_run train(const denoiser_case *c, int steps, int warmup, bool keep_v
   }
   k_sync();
   r.ms_per_step = steps > warmup ? (now_ms() - t0) / (steps - warmup) : 0;
+  r.flops = step_flops(c);
   if (keep_values) {
     r.values = malloc((size_t)params.total * sizeof(float));
     memcpy(r.values, params_download(&params), (size_t)params.total * sizeof(float));
@@ -184,30 +201,16 @@ static void compare(const char *what, const char *precision, double err, double 
   printf("step %-44s %-5s %10.2e %9.1e  %s\n", what, precision, err, tol, ok ? "ok" : "FAIL");
 }
 
-/* Multiply-adds of the matrix products of one training step, times 2 (flops):
- * 6 · (matmul weights) · tokens for the linear layers (forward, input and
- * weight gradients), and attention's 4·B·H·L²·D forward times 3.5 (the
- * backward recomputes the scores and takes 2.5 forward's worth). */
-static double step_flops(const denoiser_case *c) {
-  const vit_config *a = &c->cfg.arch;
-  double C = (double)a->hid_channels, E = (double)c->cfg.emb_features, Ci = (double)c->cfg.channels;
-  double L = (double)(c->shape[0] * c->shape[1] * c->shape[2]), B = (double)c->batch, tokens = B * L;
-  double block = (3 + 1 + 2 * (double)a->ffn_factor) * C * C;          /* qkv, out, FFN */
-  double io = (2 * Ci + Ci) * C;                                       /* in_proj (x and mask), out_proj */
-  double per_sample = a->hid_blocks * (E * E + E * 4 * C) + 2 * E * E; /* AdaLN nets, time embedding */
-  double linear = 6 * (a->hid_blocks * block + io) * tokens + 6 * per_sample * B;
-  double attention = 3.5 * 4 * B * L * L * C * a->hid_blocks;
-  return linear + attention;
-}
+/* A few steps on the CPU, then on the GPU at each GEMM precision, from the
+ * same start: the losses of every step and the trained parameters. */
+typedef step_run (*step_runner)(const void *model_case, int steps);
 
-/* A few steps on the CPU, then on the GPU at each GEMM precision, from the same start. */
-static void check_parity(void) {
+static void check_against_cpu(const char *name, int64_t batch, step_runner run, const void *model_case) {
   enum { STEPS = 3 };
-  denoiser_case c = demo_case();
   k_backend_set(K_BACKEND_CPU);
-  step_run cpu = train(&c, STEPS, 0, true);
-  printf("(%s: %lld parameters, %.3g GFLOP per step of batch %lld)\n", c.name, (long long)cpu.total,
-         step_flops(&c) / 1e9, (long long)c.batch);
+  step_run cpu = run(model_case, STEPS);
+  printf("(%s: %lld parameters, %.3g GFLOP per step of batch %lld)\n", name, (long long)cpu.total,
+         cpu.flops / 1e9, (long long)batch);
   const struct {
     kc_precision p;
     const char *name;
@@ -216,22 +219,26 @@ static void check_parity(void) {
   for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
     k_backend_set(gpu);
     kc_set_precision(modes[m].p);
-    step_run gpu = train(&c, STEPS, 0, true);
+    step_run dev = run(model_case, STEPS);
     k_backend_set(K_BACKEND_CPU);
     double loss_err = 0, worst = 0, scale = 1e-30;
-    for (int s = 0; s < STEPS; s++) loss_err = fmax(loss_err, fabs(gpu.loss[s] - cpu.loss[s]) / cpu.loss[s]);
+    for (int s = 0; s < STEPS; s++) loss_err = fmax(loss_err, fabs(dev.loss[s] - cpu.loss[s]) / cpu.loss[s]);
     for (int64_t i = 0; i < cpu.total; i++) {
-      worst = fmax(worst, fabs((double)gpu.values[i] - cpu.values[i]));
+      worst = fmax(worst, fabs((double)dev.values[i] - cpu.values[i]));
       scale = fmax(scale, fabs(cpu.values[i]));
     }
-    char what[64];
-    snprintf(what, sizeof what, "%s loss (%d steps)", c.name, STEPS);
+    char what[96];
+    snprintf(what, sizeof what, "%s loss (%d steps)", name, STEPS);
     compare(what, modes[m].name, loss_err, modes[m].loss_tol);
-    snprintf(what, sizeof what, "%s parameters after %d", c.name, STEPS);
+    snprintf(what, sizeof what, "%s parameters after %d", name, STEPS);
     compare(what, modes[m].name, worst / scale, modes[m].param_tol);
-    free(gpu.values);
+    free(dev.values);
   }
   free(cpu.values);
+}
+
+static step_run denoiser_steps(const void *model_case, int steps) {
+  return train(model_case, steps, 0, true);
 }
 
 /* ---- the autoencoder ---- */
@@ -346,38 +353,7 @@ static ae_case large_ae_case(void) {
   return make_ae_case("dcae_f32c64_large", 6, hid, 3, 64, 8, 256);
 }
 
-static void check_ae_parity(void) {
-  enum { STEPS = 3 };
-  ae_case c = demo_ae_case();
-  k_backend_set(K_BACKEND_CPU);
-  step_run cpu = train_ae(&c, STEPS, 0, true);
-  printf("(%s: %lld parameters, %.3g GFLOP per step of batch %lld)\n", c.name, (long long)cpu.total,
-         cpu.flops / 1e9, (long long)c.batch);
-  const struct {
-    kc_precision p;
-    const char *name;
-    double loss_tol, param_tol;
-  } modes[] = {{KC_FP32, "fp32", 1e-4, 1e-4}, {KC_TF32, "tf32", 1e-2, 2e-3}, {KC_BF16, "bf16", 3e-2, 5e-3}};
-  for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
-    k_backend_set(gpu);
-    kc_set_precision(modes[m].p);
-    step_run gpu = train_ae(&c, STEPS, 0, true);
-    k_backend_set(K_BACKEND_CPU);
-    double loss_err = 0, worst = 0, scale = 1e-30;
-    for (int s = 0; s < STEPS; s++) loss_err = fmax(loss_err, fabs(gpu.loss[s] - cpu.loss[s]) / cpu.loss[s]);
-    for (int64_t i = 0; i < cpu.total; i++) {
-      worst = fmax(worst, fabs((double)gpu.values[i] - cpu.values[i]));
-      scale = fmax(scale, fabs(cpu.values[i]));
-    }
-    char what[64];
-    snprintf(what, sizeof what, "%s loss (%d steps)", c.name, STEPS);
-    compare(what, modes[m].name, loss_err, modes[m].loss_tol);
-    snprintf(what, sizeof what, "%s parameters after %d", c.name, STEPS);
-    compare(what, modes[m].name, worst / scale, modes[m].param_tol);
-    free(gpu.values);
-  }
-  free(cpu.values);
-}
+static step_run ae_steps(const void *model_case, int steps) { return train_ae(model_case, steps, 0, true); }
 
 /* ---- sampling: the unit of a rollout ---- */
 
@@ -570,8 +546,10 @@ int main(int argc, char **argv) {
     cuda_select_device(0);
   }
   printf("%-49s %-5s %10s %9s\n", "step check", "mode", "rel.err", "tol");
-  check_parity();
-  check_ae_parity();
+  denoiser_case dc = demo_case();
+  check_against_cpu(dc.name, dc.batch, denoiser_steps, &dc);
+  ae_case ac = demo_ae_case();
+  check_against_cpu(ac.name, ac.batch, ae_steps, &ac);
   check_sampling_parity();
   printf("\ngpu steps: %s (%d out of tolerance)\n", failures ? "FAILED" : "all within tolerance", failures);
   if (argc > 1 && strcmp(argv[1], "--bench") == 0 && gpu == K_BACKEND_CUDA) bench(false);

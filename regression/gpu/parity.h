@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../../kernels/cuda/cuda_device.h"
 #include "../../kernels/cuda/kernels_cuda.h"
 
 static int failures, checks;
@@ -54,6 +55,23 @@ static void report(const char *kernel, const char *what, const char *shape, doub
   checks++;
   failures += !ok;
   printf("%-22s %-10s %-26s %10.2e %9.1e  %s\n", kernel, what, shape, err, tol, ok ? "ok" : "FAIL");
+}
+
+/* Select device 0, print it and the table header, start the kernels' context;
+ * false (after saying so) when no device is visible. */
+static inline bool parity_begin(const char *program) {
+  if (cuda_device_count() == 0) {
+    printf("%s: no CUDA device visible; nothing to check\n", program);
+    return false;
+  }
+  char desc[256], ver[256];
+  cuda_select_device(0);
+  cuda_device_describe(0, desc, sizeof desc);
+  cuda_versions(ver, sizeof ver);
+  printf("device: %s\n%s\n\n%-22s %-10s %-26s %10s %9s\n", desc, ver, "kernel", "what", "shape", "rel.err",
+         "tol");
+  kc_init();
+  return true;
 }
 
 #endif

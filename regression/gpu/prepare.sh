@@ -11,6 +11,7 @@ rm -rf "$out"
 mkdir -p "$out/lib"
 for p in $programs; do
   cp build/cuda/gpu/$p "$out/"
+  strip --strip-debug "$out/$p" # the bundle travels within a size limit
   # Everything that is neither glibc nor CUDA travels along.
   ldd build/cuda/gpu/$p | awk '/=>/ {print $3}' |
     grep -vE '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so|cuda|libcublas|libnccl|libcudart' |
