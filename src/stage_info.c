@@ -57,6 +57,8 @@ static void run_info(const run_ctx *ctx) {
   rank_line(mine, sizeof mine);
   char *all = c->rank == 0 ? malloc((size_t)c->size * LINE) : NULL;
   MPI_Gather(mine, LINE, MPI_CHAR, all, LINE, MPI_CHAR, 0, c->world);
+  int gpu = device_is_gpu() ? 1 : 0, gpus = 0;
+  MPI_Reduce(&gpu, &gpus, 1, MPI_INT, MPI_SUM, 0, c->world);
   if (c->rank != 0) return;
 
   char *report = NULL;
@@ -73,6 +75,17 @@ static void run_info(const run_ctx *ctx) {
   char v[2048];
   versions(v, sizeof v);
   fputs(v, out);
+  const char *want = deck_string(ctx->deck, "run.device");
+  if (!strcmp(want, "cpu") || (!strcmp(want, "auto") && gpus == 0))
+    fprintf(out, "model kernels (run.device = %s): the CPU of every rank%s\n", want,
+            strcmp(want, "auto") ? "" : " (no GPU visible)");
+  else if (!strcmp(want, "emulated"))
+    fprintf(out, "model kernels (run.device = emulated): the emulated device (CPU kernels) of every rank\n");
+  else if (gpus == c->size)
+    fprintf(out, "model kernels (run.device = %s): the GPU of every rank\n", want);
+  else
+    fprintf(out, "model kernels (run.device = auto): the GPU of %d rank%s, the CPU of %d\n", gpus,
+            gpus == 1 ? "" : "s", c->size - gpus);
   if (deck_bool(ctx->deck, "info.per_rank"))
     for (int r = 0; r < c->size; r++) fprintf(out, "%s\n", all + (size_t)r * LINE);
   fclose(out);

@@ -27,6 +27,8 @@ expect "bare string override is quoted" 0 "dir = \"$R/a b\"" -- "$LOLA" show inp
 
 expect "info on 1 rank" 0 "1 rank on 1 node" -- "$LOLA" inputs/info.cfg run.dir=$R/one
 [ -f $R/one/deck.cfg ] && [ -f $R/one/info.txt ] && [ -f $R/one/finished ] && ok "run dir holds deck.cfg, info.txt, finished" || fail "run dir contents"
+expect "info says where the model kernels run" 0 "model kernels \(run.device = auto\): the (CPU|GPU) of every rank" -- \
+  cat $R/one/info.txt
 expect "finished run dir is refused" 2 "holds a finished run" -- "$LOLA" inputs/info.cfg run.dir=$R/one
 expect "run.overwrite reuses it" 0 "1 rank on 1 node" -- "$LOLA" inputs/info.cfg run.dir=$R/one run.overwrite=true
 expect "info on 3 ranks" 0 "3 ranks on 1 node \(3 ranks per node\)" -- $MPIRUN -np 3 "$LOLA" inputs/info.cfg run.dir=$R/three
