@@ -7,6 +7,14 @@
 #include "common.cuh"
 #include "kernels_cuda.h"
 
+/* attention_tc.cu: the tensor-core kernels, taken in the bf16 GEMM precision
+ * when they support the shape (they return false otherwise). */
+bool kc_attention_tc_fwd(float *y, float *lse, const float *q, const float *k, const float *v,
+                         const bool *mask, int64_t batch, int64_t tokens, int64_t heads, int64_t head_dim);
+bool kc_attention_tc_bwd(float *dq, float *dk, float *dv, const float *dy, const float *q, const float *k,
+                         const float *v, const float *y, const float *lse, const bool *mask, int64_t batch,
+                         int64_t tokens, int64_t heads, int64_t head_dim);
+
 enum { WARPS = 4, MAX_PER_LANE = 8 };
 
 __device__ static float warp_sum(float v) {
@@ -60,7 +68,8 @@ __global__ static void fwd(float *y, float *lse, const float *q, const float *k,
     int64_t d = lane + 32 * e;
     if (d < g.D) yr[d] = l > 0 ? acc[e] / l : 0.0f;
   }
-  if (lane == 0) lse[(b * g.H + h) * g.L + i] = l > 0 ? m + logf(l) : -INFINITY;
+  /* +inf marks a query with no allowed key, as the CPU kernel (and the backward skips it) */
+  if (lane == 0) lse[(b * g.H + h) * g.L + i] = l > 0 ? m + logf(l) : INFINITY;
 }
 
 /* delta_i = dy_i · y_i */
@@ -83,7 +92,7 @@ __global__ static void grad_q(float *dq, const float *dy, const float *q, const 
   load(qr, q + g.row(b, i, h), g.D, lane);
   load(dyr, dy + g.row(b, i, h), g.D, lane);
   float li = lse[bh * g.L + i], di = dlt[bh * g.L + i];
-  for (int64_t j = 0; j < g.L && li > -INFINITY; j++) {
+  for (int64_t j = 0; j < g.L && isfinite(li); j++) {
     if (mask && !mask[i * g.L + j]) continue;
     float p = expf(dot(qr, k + g.row(b, j, h), g.D, lane) * scale - li);
     float ds = p * (dot(dyr, v + g.row(b, j, h), g.D, lane) - di);
@@ -111,7 +120,7 @@ __global__ static void grad_kv(float *dk, float *dv, const float *dy, const floa
   load(vr, v + g.row(b, j, h), g.D, lane);
   for (int64_t i = 0; i < g.L; i++) {
     float li = lse[bh * g.L + i];
-    if ((mask && !mask[i * g.L + j]) || li == -INFINITY) continue;
+    if ((mask && !mask[i * g.L + j]) || !isfinite(li)) continue;
     const float *qi = q + g.row(b, i, h), *dyi = dy + g.row(b, i, h);
     float p = expf(dot(kr, qi, g.D, lane) * scale - li);
     float ds = p * (dot(vr, dyi, g.D, lane) - dlt[bh * g.L + i]);
@@ -146,6 +155,9 @@ extern "C" void kc_attention_fwd(float *y, float *lse, const float *q, const flo
                                  const bool *mask, int64_t batch, int64_t tokens, int64_t heads_n,
                                  int64_t head_dim, float *work) {
   (void)work;
+  if (kc_get_precision() == KC_BF16 &&
+      kc_attention_tc_fwd(y, lse, q, k, v, mask, batch, tokens, heads_n, head_dim))
+    return;
   check_dim(head_dim);
   heads g = {tokens, heads_n, head_dim};
   fwd<<<grid_of(batch, tokens, heads_n), 32 * WARPS, 0, kc_stream()>>>(y, lse, q, k, v, mask, g,
@@ -158,6 +170,9 @@ extern "C" void kc_attention_bwd(float *dq, float *dk, float *dv, const float *d
                                  const bool *mask, int64_t batch, int64_t tokens, int64_t heads_n,
                                  int64_t head_dim, float *work) {
   (void)work;
+  if (kc_get_precision() == KC_BF16 &&
+      kc_attention_tc_bwd(dq, dk, dv, dy, q, k, v, y, lse, mask, batch, tokens, heads_n, head_dim))
+    return;
   check_dim(head_dim);
   static float *dlt;
   static int64_t dlt_size;

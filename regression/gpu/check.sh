@@ -22,7 +22,7 @@ pylibs=$(python3 -c 'import glob, os, nvidia; r = os.path.dirname(nvidia.__path_
 export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 status=0
 # Each part has its own time limit, so one that hangs cannot take the others' time.
-for part in check_kernels:50 check_kernels_conv:60 check_kernels_sampler:30 check_step:120; do
+for part in check_kernels:50 check_kernels_conv:60 check_kernels_sampler:30 check_attention_tc:60 check_step:120; do
   p=${part%%:*}
   echo "== $p"
   timeout "${part##*:}" "$bundle/$p" --bench || { echo "$p: FAILED (exit $?)"; status=1; }

@@ -4,7 +4,7 @@
 # our Debian packages:  bash regression/gpu/prepare.sh  ->  build/gpu-bundle/
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-programs="check_kernels check_kernels_conv check_kernels_sampler check_step"
+programs="check_kernels check_kernels_conv check_kernels_sampler check_attention_tc check_step"
 make CUDA=1 BUILD=build/cuda -j"$(nproc)" $(for p in $programs; do echo build/cuda/gpu/$p; done)
 out=build/gpu-bundle
 rm -rf "$out"
