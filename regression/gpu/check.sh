@@ -14,8 +14,16 @@ if [ ! -x "$bundle/check_step" ]; then
   echo "check: no prebuilt bundle; building here (needs the Debian packages of make deps)"
   bash regression/gpu/prepare.sh || exit 1
 fi
+# The bundled libraries travel compressed: unpack them once.
+unpacked=${TMPDIR:-/tmp}/lola-gpu-lib
+mkdir -p "$unpacked"
+python3 - "$bundle/lib" "$unpacked" <<'PY'
+import lzma, pathlib, sys
+for f in pathlib.Path(sys.argv[1]).glob("*.xz"):
+    (pathlib.Path(sys.argv[2]) / f.stem).write_bytes(lzma.decompress(f.read_bytes()))
+PY
 # CUDA libraries: the toolkit's, else the ones PyTorch's wheels carry.
-libs=$PWD/$bundle/lib
+libs=$unpacked:$PWD/$bundle/lib
 for d in /usr/local/cuda/lib64 /usr/local/cuda/lib; do [ -d "$d" ] && libs=$libs:$d; done
 pylibs=$(python3 -c 'import glob, os, nvidia; r = os.path.dirname(nvidia.__path__[0] + "/x"); print(":".join(sorted({os.path.dirname(p) for p in glob.glob(r + "/**/lib*.so*", recursive=True)})))' 2>/dev/null)
 [ -n "$pylibs" ] && libs=$libs:$pylibs

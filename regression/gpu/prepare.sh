@@ -17,4 +17,6 @@ for p in $programs; do
     grep -vE '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so|cuda|libcublas|libnccl|libcudart' |
     while read -r lib; do cp -L "$lib" "$out/lib/"; done
 done
+# Compressed: the bundle travels within a size limit (check.sh unpacks them).
+for lib in "$out"/lib/*.so*; do xz -T0 -6 "$lib"; done
 du -sh "$out"
