@@ -485,7 +485,34 @@ static void check_sampling_parity(void) {
 static void bench(bool small) {
   double peak = gpu == K_BACKEND_CUDA ? kc_bf16_gemm_tflops(8192, 10) : 1.0;
   printf("\nbench: bf16 GEMM peak (cuBLAS, 8192^3)   %8.1f TFLOP/s\n", peak);
+  fflush(stdout);
+  /* bf16 first (what run.precision defaults to and what PyTorch's autocast does): a time limit
+   * that cuts the run short loses the least */
   denoiser_case c = small ? demo_case() : vit_large_case();
+  kc_set_precision(KC_BF16);
+  k_backend_set(gpu);
+  double free_gb = (double)cuda_device_free_bytes() / (1 << 30);
+  step_run r = train(&c, 5, 2, false);
+  printf(
+      "bench: denoiser %s step, batch %lld of %lldx%lldx%lldx%lld (bf16): %8.1f ms, %6.1f TFLOP/s, "
+      "%.0f%% of the bf16 peak, activations %.1f GiB of %.1f GiB free, loss %.4f\n",
+      c.name, (long long)c.batch, (long long)c.cfg.channels, (long long)c.shape[0], (long long)c.shape[1],
+      (long long)c.shape[2], r.ms_per_step, r.flops / r.ms_per_step / 1e9,
+      100 * r.flops / r.ms_per_step / 1e9 / peak, (double)r.act_bytes / (1 << 30), free_gb, r.loss[4]);
+  fflush(stdout);
+  int evals = 0;
+  double ms = run_sampling(&c, 16, 16, small ? 1 : 3, &evals, NULL);
+  const vit_config *v = &c.cfg.arch;
+  double L = (double)(c.shape[0] * c.shape[1] * c.shape[2]), C = (double)v->hid_channels;
+  double fwd = 2.0 * (3 + 1 + 2 * (double)v->ffn_factor) * C * C * 16 * L * v->hid_blocks +
+               4.0 * 16 * L * L * C * v->hid_blocks; /* forward only, batch 16 */
+  printf(
+      "bench: sampling ab (16 steps, order 3) of 16 members, %s (bf16): %8.1f ms per window, %d denoiser "
+      "evaluations, %.1f ms each, %6.1f TFLOP/s\n",
+      c.name, ms, evals, ms / evals, fwd * evals / ms / 1e9);
+  fflush(stdout);
+  k_backend_set(K_BACKEND_CPU);
+  ae_case a = small ? demo_ae_case() : large_ae_case();
   const struct {
     kc_precision p;
     const char *name;
@@ -493,45 +520,15 @@ static void bench(bool small) {
   for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
     kc_set_precision(modes[m].p);
     k_backend_set(gpu);
-    double free_gb = (double)cuda_device_free_bytes() / (1 << 30);
-    step_run r = train(&c, 6, 2, false);
-    double flops = step_flops(&c);
+    free_gb = (double)cuda_device_free_bytes() / (1 << 30);
+    r = train_ae(&a, 5, 2, false);
     printf(
-        "bench: denoiser %s step, batch %lld of %lldx%lldx%lldx%lld (%s GEMMs): %8.1f ms, %6.1f TFLOP/s, "
-        "%.0f%% of the bf16 peak, activations %.1f GiB of %.1f GiB free, loss %.4f\n",
-        c.name, (long long)c.batch, (long long)c.cfg.channels, (long long)c.shape[0], (long long)c.shape[1],
-        (long long)c.shape[2], modes[m].name, r.ms_per_step, flops / r.ms_per_step / 1e9,
-        100 * flops / r.ms_per_step / 1e9 / peak, (double)r.act_bytes / (1 << 30), free_gb, r.loss[5]);
-    k_backend_set(K_BACKEND_CPU);
-  }
-  for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
-    kc_set_precision(modes[m].p);
-    k_backend_set(gpu);
-    int evals = 0;
-    double ms = run_sampling(&c, 16, 16, small ? 1 : 3, &evals, NULL);
-    const vit_config *v = &c.cfg.arch;
-    double L = (double)(c.shape[0] * c.shape[1] * c.shape[2]), C = (double)v->hid_channels;
-    double fwd = 2.0 * (3 + 1 + 2 * (double)v->ffn_factor) * C * C * 16 * L * v->hid_blocks +
-                 4.0 * 16 * L * L * C * v->hid_blocks; /* forward only, batch 16 */
-    printf(
-        "bench: sampling ab (16 steps, order 3) of 16 members, %s (%s GEMMs): %8.1f "
-        "ms per window, %d denoiser evaluations, %.1f ms each, %6.1f TFLOP/s\n",
-        c.name, modes[m].name, ms, evals, ms / evals, fwd * evals / ms / 1e9);
-    k_backend_set(K_BACKEND_CPU);
-  }
-  ae_case a = small ? demo_ae_case() : large_ae_case();
-  for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
-    kc_set_precision(modes[m].p);
-    k_backend_set(gpu);
-    double free_gb = (double)cuda_device_free_bytes() / (1 << 30);
-    step_run r = train_ae(&a, 5, 2, false);
-    double flops = r.flops;
-    printf(
-        "bench: autoencoder %s step, batch %lld of 5x%lldx%lld (%s GEMMs): %8.1f ms, %6.1f TFLOP/s, "
-        "%.0f%% of the bf16 peak, activations %.1f GiB of %.1f GiB free, loss %.4f\n",
+        "bench: autoencoder %s step, batch %lld of 5x%lldx%lld (%s): %8.1f ms, %6.1f TFLOP/s, %.0f%% of "
+        "the bf16 peak, activations %.1f GiB of %.1f GiB free, loss %.4f\n",
         a.name, (long long)a.batch, (long long)a.grid.ext[0], (long long)a.grid.ext[1], modes[m].name,
-        r.ms_per_step, flops / r.ms_per_step / 1e9, 100 * flops / r.ms_per_step / 1e9 / peak,
+        r.ms_per_step, r.flops / r.ms_per_step / 1e9, 100 * r.flops / r.ms_per_step / 1e9 / peak,
         (double)r.act_bytes / (1 << 30), free_gb, r.loss[4]);
+    fflush(stdout);
     k_backend_set(K_BACKEND_CPU);
   }
 }
