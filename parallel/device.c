@@ -1,9 +1,11 @@
 #include "device.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../src/error.h"
 #include "comm.h"
 #ifdef LOLA_CUDA
 #include "../kernels/cuda/cuda_device.h"
@@ -20,6 +22,30 @@ bool device_select(void) {
 }
 
 bool device_is_gpu(void) { return selected_gpu >= 0; }
+
+enum { PCI_ID = 32 };
+
+void device_check_exclusive(bool use_gpu) {
+  const lola_comm *c = comm();
+  if (c->size == 1) return;
+  char mine[PCI_ID] = "";
+#ifdef LOLA_CUDA
+  if (use_gpu && selected_gpu >= 0 && cuda_device_pci_id(selected_gpu, mine, PCI_ID) != 0) mine[0] = 0;
+#else
+  (void)use_gpu;
+#endif
+  char *all = lola_malloc((size_t)c->local_size * PCI_ID, "GPU ids of the node");
+  MPI_Allgather(mine, PCI_ID, MPI_CHAR, all, PCI_ID, MPI_CHAR, c->local);
+  for (int i = 0; i < c->local_size; i++)
+    for (int j = i + 1; j < c->local_size; j++)
+      if (all[i * PCI_ID] && !strncmp(all + i * PCI_ID, all + j * PCI_ID, PCI_ID))
+        lola_die(LOLA_EXIT_DECK,
+                 "node-local ranks %d and %d of node %d both drive the GPU at PCI %s: NCCL needs one GPU "
+                 "per rank; launch one rank per GPU (srun --gpus-per-task=1, or as many ranks per node as "
+                 "GPUs) or set run.device = \"cpu\"",
+                 i, j, c->node, all + i * PCI_ID);
+  free(all);
+}
 
 void cpu_model(char *buf, size_t n) {
   snprintf(buf, n, "unknown CPU");

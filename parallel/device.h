@@ -9,6 +9,10 @@
 /* Collective-free; call once after comm_init. Returns true when a GPU was selected. */
 bool device_select(void);
 bool device_is_gpu(void);
+/* Collective over the node-local ranks: dies (exit 2) when two ranks of a
+ * node that `use_gpu` drive the same physical GPU (NCCL needs one GPU per
+ * rank), naming them and the GPU. Nothing happens on one rank. */
+void device_check_exclusive(bool use_gpu);
 /* This rank's device in words (GPU name and memory, or CPU model and cores). */
 void device_describe(char *buf, size_t n);
 /* CUDA/NCCL versions, or "built without CUDA". */

@@ -48,6 +48,7 @@ void stage_backend_begin(const deck *d, const stage *st) {
     lola_log("%s: runs on the CPU (it has no %s path)", st->name, k_backend_name(kind));
     kind = K_BACKEND_CPU;
   }
+  device_check_exclusive(kind == K_BACKEND_CUDA); /* collective */
   k_set_gemm_precision((k_gemm_precision)k_gemm_precision_from_name(deck_string(d, "run.precision")));
   k_backend_set(kind);
   if (kind != K_BACKEND_CPU)

@@ -14,6 +14,9 @@ int cuda_device_count(void);
 int cuda_select_device(int device);
 /* Free memory on the current device in bytes (0 when unknown). */
 size_t cuda_device_free_bytes(void);
+/* The device's PCI bus id ("0000:1b:00.0"), which names the physical GPU
+ * whatever CUDA_VISIBLE_DEVICES renumbers. Returns 0 on success. */
+int cuda_device_pci_id(int device, char *buf, int n);
 /* "NVIDIA H200, 139.8 GiB, sm_90, PCI 0000:1b:00.0" */
 void cuda_device_describe(int device, char *buf, size_t n);
 /* "CUDA runtime 13.0, driver 13.0, cuBLAS 13.0.0, NCCL 2.27.3" (driver part absent without one). */

@@ -25,6 +25,14 @@ extern "C" size_t cuda_device_free_bytes(void) {
   return free_bytes;
 }
 
+extern "C" int cuda_device_pci_id(int device, char *buf, int n) {
+  if (cudaDeviceGetPCIBusId(buf, n, device) != cudaSuccess) {
+    cudaGetLastError();
+    return 1;
+  }
+  return 0;
+}
+
 extern "C" void cuda_device_describe(int device, char *buf, size_t n) {
   cudaDeviceProp p;
   if (cudaGetDeviceProperties(&p, device) != cudaSuccess) {
