@@ -195,3 +195,44 @@ void emulator_batch(emulator_data *e, const long *items, int count, bool trainin
     context_mask_fill(mask + (size_t)i * e->per_sample, e->known, e->C, e->L, src->points);
   }
 }
+
+void emulator_buffers_init(emulator_buffers *b, const emulator_data *e, int64_t batch, const char *what) {
+  size_t n = (size_t)batch * (size_t)e->per_sample;
+  staged_init(&b->x, n, what);
+  staged_init(&b->mask, n, what);
+  staged_init(&b->label, (size_t)batch * (size_t)(e->label_dim + 1), what);
+}
+
+void emulator_buffers_free(emulator_buffers *b) {
+  staged_free(&b->x);
+  staged_free(&b->mask);
+  staged_free(&b->label);
+}
+
+void emulator_batch_upload(emulator_data *e, emulator_buffers *b, const long *items, int count, bool training,
+                           int64_t step, uint64_t first, uint64_t mask_seed) {
+  emulator_batch(e, items, count, training, step, first, mask_seed, b->x.host, b->mask.host, b->label.host);
+  size_t n = (size_t)count * (size_t)e->per_sample;
+  staged_upload(&b->x, n);
+  staged_upload(&b->mask, n);
+  staged_upload(&b->label, (size_t)count * (size_t)e->label_dim);
+}
+
+char *emulator_train_spec(train_spec *spec, const deck *d, const emulator_data *e, const deck_key *model_keys,
+                          param_registry *params, param_registry *buffers, const char *stage) {
+  char extra[256];
+  snprintf(extra, sizeof extra, "channels=%d;labels=%d;spatial=%d;length=%d", e->C, e->label_dim, e->spatial,
+           e->L);
+  spec->model_fingerprint = deck_keys_fingerprint(d, model_keys, extra);
+  spec->params = params;
+  spec->buffers = buffers;
+  spec->train_len = source_len(&e->train);
+  spec->valid_len = source_len(&e->valid);
+  char *text = deck_text(d);
+  spec->deck_text = text;
+  char sbuf[64];
+  lola_log("%s: %s; %ld train / %ld valid windows of %s x %d channels, label %d, %lld parameters", stage,
+           e->describe, spec->train_len, spec->valid_len, shape_str(e->spatial, e->shape, sbuf, sizeof sbuf),
+           e->C, e->label_dim, (long long)params->total);
+  return text;
+}

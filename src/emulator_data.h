@@ -16,6 +16,8 @@
 
 #include "context_mask.h"
 #include "deck.h"
+#include "staging.h"
+#include "train_common.h"
 #include "train_data.h"
 
 typedef struct {
@@ -38,5 +40,22 @@ void emulator_data_close(emulator_data *e);
  * batches are augmented (pixels); `mask_seed` keys the context masks. */
 void emulator_batch(emulator_data *e, const long *items, int count, bool training, int64_t step,
                     uint64_t first, uint64_t mask_seed, float *x, float *mask, float *label);
+
+/* A batch filled on the host and read by the kernels (src/staging.h). */
+typedef struct {
+  staged x, mask, label;
+} emulator_buffers;
+
+void emulator_buffers_init(emulator_buffers *b, const emulator_data *e, int64_t batch, const char *what);
+void emulator_buffers_free(emulator_buffers *b);
+/* emulator_batch into b's host side, then to the kernels' memory (b->*.dev). */
+void emulator_batch_upload(emulator_data *e, emulator_buffers *b, const long *items, int count, bool training,
+                           int64_t step, uint64_t first, uint64_t mask_seed);
+/* What the emulator stages fill alike in their train_spec: the model
+ * fingerprint (the model's deck keys and the data's shape), the registries,
+ * the dataset sizes and the deck text (returned: free it after training);
+ * logs the data line under `stage`. */
+char *emulator_train_spec(train_spec *spec, const deck *d, const emulator_data *e, const deck_key *model_keys,
+                          param_registry *params, param_registry *buffers, const char *stage);
 
 #endif

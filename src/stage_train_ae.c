@@ -86,10 +86,7 @@ static void run_train_ae(const run_ctx *ctx) {
   dcae_grid latent;
   int64_t lat = autoencoder_latent_shape(&j.ae, &j.grid, &latent);
 
-  const int R = comm_size();
-  int64_t micro = spec.batch_size / (spec.accumulation * R), vmicro = spec.valid_batch_size / R;
-  int64_t B = micro > vmicro ? micro : vmicro;
-  if (B < 1) B = 1;
+  int64_t B = train_spec_largest_batch(&spec);
   size_t act = autoencoder_activation_bytes(&j.ae, B, &j.grid, true);
   size_t eval = autoencoder_activation_bytes(&j.ae, B, &j.grid, false);
   arena_init_device(&j.act, (act > eval ? act : eval) + (1u << 20), "train_ae activations");

@@ -7,13 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../parallel/comm.h"
 #include "dataset_deck.h"
 #include "emulator_data.h"
 #include "error.h"
 #include "log.h"
 #include "stage.h"
-#include "staging.h"
 #include "train_common.h"
 #include "vit_deck.h"
 
@@ -32,7 +30,7 @@ typedef struct {
   denoiser_loss loss;
   param_registry params, buffers;
   arena act;
-  staged x, mask, label; /* the batch, filled on the host */
+  emulator_buffers batch;
 } diffusion_job;
 
 static double diffusion_objective(void *user, const long *items, const long *slot, int count, int64_t step,
@@ -44,11 +42,7 @@ static double diffusion_objective(void *user, const long *items, const long *slo
     if (slot[i] != slot[0] + i)
       lola_die(LOLA_EXIT_RUNTIME, "train_diffusion: batch slots are not contiguous");
   uint64_t seed = backward ? j->spec->seed : j->spec->seed ^ VALID_SALT;
-  emulator_batch(e, items, count, backward, step, first, seed, j->x.host, j->mask.host, j->label.host);
-  const size_t n = (size_t)count * (size_t)e->per_sample;
-  staged_upload(&j->x, n);
-  staged_upload(&j->mask, n);
-  staged_upload(&j->label, (size_t)count * (size_t)e->label_dim);
+  emulator_batch_upload(e, &j->batch, items, count, backward, step, first, seed);
   arena_reset(&j->act);
   nn_mode mode = nn_mode_eval();
   if (backward)
@@ -57,9 +51,9 @@ static double diffusion_objective(void *user, const long *items, const long *slo
                      .first_sample = first};
   rng_key tkey = {.seed = seed, .purpose = RNG_DIFFUSION_TIME, .step = (uint32_t)step};
   rng_key nkey = {.seed = seed, .purpose = RNG_NOISE, .step = (uint32_t)step};
-  double loss =
-      denoiser_loss_forward(&j->loss, &j->model, &j->params, &j->buffers, &j->act, j->x.dev, j->mask.dev,
-                            e->label_dim ? j->label.dev : NULL, count, e->shape, tkey, nkey, first, &mode);
+  double loss = denoiser_loss_forward(&j->loss, &j->model, &j->params, &j->buffers, &j->act, j->batch.x.dev,
+                                      j->batch.mask.dev, e->label_dim ? j->batch.label.dev : NULL, count,
+                                      e->shape, tkey, nkey, first, &mode);
   if (backward) denoiser_loss_backward(&j->loss, &j->model, &j->params, &j->act, grad_scale);
   return loss;
 }
@@ -85,40 +79,18 @@ static void run_train_diffusion(const run_ctx *ctx) {
   params_to_device(&j.params);
   params_to_device(&j.buffers);
 
-  const int R = comm_size();
-  int64_t micro = spec.batch_size / (spec.accumulation * R), vmicro = spec.valid_batch_size / R;
-  int64_t B = micro > vmicro ? micro : vmicro;
-  if (B < 1) B = 1;
+  int64_t B = train_spec_largest_batch(&spec);
   arena_init_device(&j.act, denoiser_loss_activation_bytes(&j.model, B, e->shape) + (1u << 20),
                     "train_diffusion activations");
-  size_t n = (size_t)B * (size_t)e->per_sample;
-  staged_init(&j.x, n, "diffusion batch");
-  staged_init(&j.mask, n, "diffusion mask");
-  staged_init(&j.label, (size_t)B * (size_t)(e->label_dim + 1), "diffusion labels");
-
-  char extra[256];
-  snprintf(extra, sizeof extra, "channels=%d;labels=%d;spatial=%d;length=%d", e->C, e->label_dim, e->spatial,
-           e->L);
-  spec.model_fingerprint = deck_keys_fingerprint(d, denoiser_model_keys, extra);
-  spec.params = &j.params;
-  spec.buffers = &j.buffers;
-  spec.train_len = source_len(&e->train);
-  spec.valid_len = source_len(&e->valid);
-  char *text = deck_text(d);
-  spec.deck_text = text;
-  char sbuf[64];
-  lola_log(
-      "train_diffusion: %s; %ld train / %ld valid windows of %s x %d channels, label %d, %lld parameters",
-      e->describe, spec.train_len, spec.valid_len, shape_str(e->spatial, e->shape, sbuf, sizeof sbuf), e->C,
-      e->label_dim, (long long)j.params.total);
+  emulator_buffers_init(&j.batch, e, B, "diffusion batch");
+  char *text =
+      emulator_train_spec(&spec, d, e, denoiser_model_keys, &j.params, &j.buffers, "train_diffusion");
   train_objective obj = {.loss = diffusion_objective, .user = &j};
   double valid = train_run(&spec, &obj);
   lola_log("train_diffusion: final validation loss %.6g; checkpoints in %s", valid, dir);
 
   free(text);
-  staged_free(&j.x);
-  staged_free(&j.mask);
-  staged_free(&j.label);
+  emulator_buffers_free(&j.batch);
   arena_free(&j.act);
   denoiser_loss_free(&j.loss);
   denoiser_free(&j.model);

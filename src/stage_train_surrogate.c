@@ -9,13 +9,11 @@
 
 #include "../kernels/backend.h"
 #include "../kernels/loss.h"
-#include "../parallel/comm.h"
 #include "dataset_deck.h"
 #include "emulator_data.h"
 #include "error.h"
 #include "log.h"
 #include "stage.h"
-#include "staging.h"
 #include "train_common.h"
 #include "vit_deck.h"
 
@@ -33,8 +31,8 @@ typedef struct {
   surrogate model;
   param_registry params, buffers;
   arena act;
-  staged x, mask, label; /* the batch, filled on the host */
-  float *y, *dy;         /* kernels' memory */
+  emulator_buffers batch;
+  float *y, *dy; /* kernels' memory */
 } surrogate_job;
 
 static double surrogate_objective(void *user, const long *items, const long *slot, int count, int64_t step,
@@ -46,22 +44,20 @@ static double surrogate_objective(void *user, const long *items, const long *slo
     if (slot[i] != slot[0] + i)
       lola_die(LOLA_EXIT_RUNTIME, "train_surrogate: batch slots are not contiguous");
   uint64_t seed = backward ? j->spec->seed : j->spec->seed ^ VALID_SALT;
-  emulator_batch(e, items, count, backward, step, first, seed, j->x.host, j->mask.host, j->label.host);
+  emulator_batch_upload(e, &j->batch, items, count, backward, step, first, seed);
   const int64_t n = (int64_t)count * e->per_sample;
-  staged_upload(&j->x, (size_t)n);
-  staged_upload(&j->mask, (size_t)n);
-  staged_upload(&j->label, (size_t)count * (size_t)e->label_dim);
+  const float *x = j->batch.x.dev;
   arena_reset(&j->act);
   nn_mode mode = nn_mode_eval();
   if (backward)
     mode = (nn_mode){.training = true,
                      .key = {.seed = seed, .purpose = RNG_DROPOUT, .step = (uint32_t)step},
                      .first_sample = first};
-  surrogate_forward(&j->model, &j->params, &j->buffers, &j->act, j->y, j->x.dev, j->mask.dev,
-                    e->label_dim ? j->label.dev : NULL, count, e->shape, &mode);
-  double mse = k_mse_fwd(j->y, j->x.dev, n); /* the reference's (y - x)².mean() */
+  surrogate_forward(&j->model, &j->params, &j->buffers, &j->act, j->y, x, j->batch.mask.dev,
+                    e->label_dim ? j->batch.label.dev : NULL, count, e->shape, &mode);
+  double mse = k_mse_fwd(j->y, x, n); /* the reference's (y - x)².mean() */
   if (backward) {
-    k_mse_bwd(j->dy, j->y, j->x.dev, n, grad_scale);
+    k_mse_bwd(j->dy, j->y, x, n, grad_scale);
     surrogate_backward(&j->model, &j->params, &j->act, NULL, j->dy);
   }
   return mse;
@@ -87,42 +83,22 @@ static void run_train_surrogate(const run_ctx *ctx) {
   params_to_device(&j.params);
   params_to_device(&j.buffers);
 
-  const int R = comm_size();
-  int64_t micro = spec.batch_size / (spec.accumulation * R), vmicro = spec.valid_batch_size / R;
-  int64_t B = micro > vmicro ? micro : vmicro;
-  if (B < 1) B = 1;
+  int64_t B = train_spec_largest_batch(&spec);
   arena_init_device(&j.act, surrogate_activation_bytes(&j.model, B, e->shape) + (1u << 20),
                     "train_surrogate activations");
   size_t n = (size_t)B * (size_t)e->per_sample;
-  staged_init(&j.x, n, "surrogate batch");
-  staged_init(&j.mask, n, "surrogate mask");
-  staged_init(&j.label, (size_t)B * (size_t)(e->label_dim + 1), "surrogate labels");
+  emulator_buffers_init(&j.batch, e, B, "surrogate batch");
   j.y = k_device_alloc(sizeof(float) * n, "surrogate output");
   j.dy = k_device_alloc(sizeof(float) * n, "surrogate output gradient");
 
-  char extra[256];
-  snprintf(extra, sizeof extra, "channels=%d;labels=%d;spatial=%d;length=%d", e->C, e->label_dim, e->spatial,
-           e->L);
-  spec.model_fingerprint = deck_keys_fingerprint(d, surrogate_model_keys, extra);
-  spec.params = &j.params;
-  spec.buffers = &j.buffers;
-  spec.train_len = source_len(&e->train);
-  spec.valid_len = source_len(&e->valid);
-  char *text = deck_text(d);
-  spec.deck_text = text;
-  char sbuf[64];
-  lola_log(
-      "train_surrogate: %s; %ld train / %ld valid windows of %s x %d channels, label %d, %lld parameters",
-      e->describe, spec.train_len, spec.valid_len, shape_str(e->spatial, e->shape, sbuf, sizeof sbuf), e->C,
-      e->label_dim, (long long)j.params.total);
+  char *text =
+      emulator_train_spec(&spec, d, e, surrogate_model_keys, &j.params, &j.buffers, "train_surrogate");
   train_objective obj = {.loss = surrogate_objective, .user = &j};
   double valid = train_run(&spec, &obj);
   lola_log("train_surrogate: final validation MSE %.6g; checkpoints in %s", valid, dir);
 
   free(text);
-  staged_free(&j.x);
-  staged_free(&j.mask);
-  staged_free(&j.label);
+  emulator_buffers_free(&j.batch);
   k_device_free(j.y);
   k_device_free(j.dy);
   arena_free(&j.act);

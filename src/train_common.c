@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../parallel/comm.h"
 #include "checkpoint.h"
 #include "error.h"
 #include "log.h"
@@ -148,4 +149,11 @@ void train_fork(const deck *d, const char *g, param_registry *params, param_regi
               weights);
   int n = model_load(weights, params, buffers, deck_bool(d, skey), g);
   lola_log("%s: forked from %s (%d tensors)", g, weights, n);
+}
+
+int64_t train_spec_largest_batch(const train_spec *s) {
+  const int R = comm_size();
+  int64_t micro = s->batch_size / (s->accumulation * R), valid = s->valid_batch_size / R;
+  int64_t b = micro > valid ? micro : valid;
+  return b < 1 ? 1 : b;
 }

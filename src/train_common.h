@@ -86,6 +86,9 @@
 void train_spec_from_deck(train_spec *s, const deck *d, const char *g, const char *run_dir, char *dir,
                           int dir_size);
 void train_spec_free(train_spec *s);
+/* The largest batch one objective call takes on this rank: a training
+ * micro-batch or a validation batch (at least 1), for sizing buffers. */
+int64_t train_spec_largest_batch(const train_spec *s);
 
 /* FNV-1a fingerprint of the values of `keys` in the deck (and of `extra`),
  * for resume checks: the same model keys give the same number. */
