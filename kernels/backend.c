@@ -110,16 +110,6 @@ void k_download(void *host_dst, const void *device_src, size_t bytes) {
   if (bytes) memcpy(host_dst, k_backend_host_address(device_src), bytes);
 }
 
-void k_device_copy(void *dst, const void *src, size_t bytes) {
-  if (bytes == 0) return;
-  if (bytes % sizeof(float) == 0) { /* the copy kernel of the active backend */
-    k_copy(dst, src, (int64_t)(bytes / sizeof(float)));
-    return;
-  }
-  if (active == K_BACKEND_CUDA) k_backend_missing("k_device_copy of a byte count not a multiple of 4");
-  memmove(k_backend_host_address(dst), k_backend_host_address(src), bytes);
-}
-
 void *k_host_alloc(size_t bytes, const char *what) {
 #ifdef LOLA_CUDA
   if (active == K_BACKEND_CUDA) return kc_host_alloc(bytes ? bytes : 1);

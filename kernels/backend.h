@@ -41,8 +41,6 @@ void k_device_free(void *p);
  * copy (after a later k_download, a kernel that returns a value, or k_sync). */
 void k_upload(void *device_dst, const void *host_src, size_t bytes);
 void k_download(void *host_dst, const void *device_src, size_t bytes);
-/* Device to device. */
-void k_device_copy(void *dst, const void *src, size_t bytes);
 /* Wait for every queued kernel (timing, before a host reads results). */
 void k_sync(void);
 /* Host buffers that feed uploads: page-locked on the CUDA backend (the

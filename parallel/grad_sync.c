@@ -35,8 +35,8 @@ static void start(grad_sync *g, int64_t lo, int64_t count) {
       return;
     }
     int i = g->started++;
-    g->lo[i] = off;
-    g->count[i] = n;
+    g->span[i][0] = off;
+    g->span[i][1] = n;
     g->req[i] = MPI_REQUEST_NULL;
     if (k_backend() == K_BACKEND_CUDA) {
       nccl_allreduce_mean_async(g->params->grads + off, n);
@@ -57,8 +57,7 @@ static void on_final(void *user, int64_t offset, int64_t count) { start(user, of
 void grad_sync_listen(grad_sync *g, param_registry *params) {
   g->params = params;
   g->started = 0;
-  g->listening = comm_size() > 1;
-  if (!g->listening) return;
+  if (comm_size() == 1) return;
   params->grads_final = on_final;
   params->grads_final_user = g;
 }
@@ -72,18 +71,15 @@ void grad_sync_finish(grad_sync *g, param_registry *params) {
   params->grads_final = NULL;
   params->grads_final_user = NULL;
   if (comm_size() == 1) return;
-  if (!g->listening) g->started = 0; /* nothing was announced: all of it now */
-  g->params = params;
+  g->params = params; /* started is 0 when nothing was announced: all of it now */
   /* The gaps between the buckets started, in offset order, then the wait. */
-  static int64_t spans[GRAD_SYNC_MAX][2];
-  int n = g->started;
-  for (int i = 0; i < n; i++) spans[i][0] = g->lo[i], spans[i][1] = g->count[i];
-  qsort(spans, (size_t)n, sizeof spans[0], by_offset);
+  int n = g->started; /* the buckets started below come after these: sorting leaves them alone */
+  qsort(g->span, (size_t)n, sizeof g->span[0], by_offset);
   int64_t at = 0;
   for (int i = 0; i <= n; i++) {
-    int64_t next = i < n ? spans[i][0] : params->total;
+    int64_t next = i < n ? g->span[i][0] : params->total;
     if (next > at) start(g, at, next - at);
-    if (i < n) at = spans[i][0] + spans[i][1];
+    if (i < n) at = g->span[i][0] + g->span[i][1];
   }
   if (k_backend() == K_BACKEND_CUDA) {
     nccl_join(); /* NCCL averaged (ncclAvg) */
@@ -91,6 +87,5 @@ void grad_sync_finish(grad_sync *g, param_registry *params) {
     check(MPI_Waitall(g->started, g->req, MPI_STATUSES_IGNORE), "all-reduce wait");
     k_scal(params->grads, 1.0f / (float)comm_size(), params->total);
   }
-  g->listening = false;
   g->started = 0;
 }

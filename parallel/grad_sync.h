@@ -22,10 +22,9 @@ enum { GRAD_SYNC_BUCKET = 4 << 20, GRAD_SYNC_MAX = 4096 };
 
 typedef struct {
   param_registry *params;
-  int64_t lo[GRAD_SYNC_MAX], count[GRAD_SYNC_MAX]; /* buckets started */
+  int64_t span[GRAD_SYNC_MAX][2]; /* buckets started: offset, count (any order) */
   MPI_Request req[GRAD_SYNC_MAX];
   int started;
-  bool listening;
 } grad_sync;
 
 /* Listen to `params` for the backward pass about to run (the last

@@ -28,27 +28,19 @@ static void nccl_init_once(void) {
   made = 1;
 }
 
-static void allreduce_on(float *buf, int64_t n, cudaStream_t stream) {
+/* Every collective goes through the communication stream, so the
+ * communicator's operations are issued in one order on one stream. */
+void nccl_allreduce_mean_async(float *buf, int64_t n) {
   nccl_init_once();
+  kc_comm_wait_compute();
+  cudaStream_t stream = (cudaStream_t)kc_comm_stream_handle();
   for (int64_t off = 0; off < n; off += NCCL_CHUNK) {
     size_t count = (size_t)(n - off < NCCL_CHUNK ? n - off : NCCL_CHUNK);
     nccl_check(ncclAllReduce(buf + off, buf + off, count, ncclFloat, ncclAvg, world, stream), "all-reduce");
   }
 }
 
-/* Every collective goes through the communication stream, so the
- * communicator's operations are issued in one order on one stream. */
-void nccl_allreduce_mean_async(float *buf, int64_t n) {
-  kc_comm_wait_compute();
-  allreduce_on(buf, n, (cudaStream_t)kc_comm_stream_handle());
-}
-
 void nccl_join(void) { kc_compute_wait_comm(); }
-
-void nccl_allreduce_mean(float *buf, int64_t n) {
-  nccl_allreduce_mean_async(buf, n);
-  nccl_join();
-}
 
 void nccl_finalize(void) {
   if (!made) return;
@@ -58,12 +50,10 @@ void nccl_finalize(void) {
 
 #else
 
-void nccl_allreduce_mean(float *buf, int64_t n) {
+void nccl_allreduce_mean_async(float *buf, int64_t n) {
   (void)buf, (void)n;
   lola_die(LOLA_EXIT_RUNTIME, "NCCL all-reduce requested in a build without CUDA");
 }
-
-void nccl_allreduce_mean_async(float *buf, int64_t n) { nccl_allreduce_mean(buf, n); }
 
 void nccl_join(void) {}
 

@@ -6,10 +6,9 @@
 
 #include <stdint.h>
 
-/* buf[0..n) <- mean over ranks, device memory, on the kernels' stream (ncclAvg). */
-void nccl_allreduce_mean(float *buf, int64_t n);
-/* The same on the communication stream, after every kernel queued so far, so
- * the backward goes on meanwhile; nccl_join makes later kernels wait for it. */
+/* buf[0..n) <- mean over ranks (ncclAvg), device memory, on the communication
+ * stream after every kernel queued so far, so the backward goes on meanwhile;
+ * nccl_join makes later kernels wait for it. */
 void nccl_allreduce_mean_async(float *buf, int64_t n);
 void nccl_join(void);
 /* Destroy the communicator (before MPI_Finalize); nothing when none was made. */

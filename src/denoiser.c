@@ -48,16 +48,6 @@ void denoiser_free(denoiser *m) {
   m->host_coef_capacity = 0;
 }
 
-/* Host scratch of `floats` floats, grown only when a larger batch comes. */
-static float *host_scratch(denoiser *m, int64_t floats) {
-  if (floats > m->host_coef_capacity) {
-    free(m->host_coef);
-    m->host_coef = lola_malloc((size_t)floats * sizeof(float), "denoiser coefficients");
-    m->host_coef_capacity = floats;
-  }
-  return m->host_coef;
-}
-
 size_t denoiser_activation_bytes(const denoiser *m, int64_t batch, const int64_t *shape) {
   int64_t S = 1, E = m->cfg.emb_features;
   for (int d = 0; d < m->cfg.arch.spatial; d++) S *= shape[d];
@@ -85,7 +75,8 @@ void denoiser_forward(denoiser *m, const param_registry *params, const param_reg
   m->c_out = arena_floats(act, batch);
   m->c_skip = arena_floats(act, batch);
   m->c_noise = arena_floats(act, batch);
-  float *h = host_scratch(m, 5 * batch); /* c_in, c_out, c_skip, c_noise, var */
+  float *h = host_floats(&m->host_coef, &m->host_coef_capacity, 5 * batch,
+                         "denoiser coefficients"); /* c_in, c_out, c_skip, c_noise, var */
   for (int64_t b = 0; b < batch; b++) {
     edm_coefficients c = edm_precondition(&m->cfg.schedule, t[b]);
     h[b] = (float)c.c_in;
@@ -142,7 +133,8 @@ void denoiser_masked_forward(denoiser *m, const param_registry *params, const pa
     lola_die(LOLA_EXIT_RUNTIME, "denoiser: masked forward of a denoiser built without masked = true");
   m->mask = mask;
   m->x_clamped = arena_floats(act, batch * P);
-  float *scale = arena_floats(act, batch), *h = host_scratch(m, batch);
+  float *scale = arena_floats(act, batch),
+        *h = host_floats(&m->host_coef, &m->host_coef_capacity, batch, "denoiser coefficients");
   for (int64_t b = 0; b < batch; b++) {
     edm_coefficients c = edm_precondition(&m->cfg.schedule, t[b]);
     h[b] = (float)sqrt(c.alpha * c.alpha + c.sigma * c.sigma);

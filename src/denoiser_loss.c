@@ -37,16 +37,6 @@ size_t denoiser_loss_activation_bytes(const denoiser *d, int64_t batch, const in
   return 4 * act_bytes(batch) + 4 * act_bytes(n) + denoiser_activation_bytes(d, batch, shape);
 }
 
-/* Host scratch of five vectors of `batch` floats: t, 1/var, alpha, sigma, sqrt(alpha² + sigma²). */
-static float *host_vectors(denoiser_loss *L, int64_t batch) {
-  if (5 * batch > L->host_capacity) {
-    free(L->host);
-    L->host = lola_malloc((size_t)(5 * batch) * sizeof(float), "denoiser loss coefficients");
-    L->host_capacity = 5 * batch;
-  }
-  return L->host;
-}
-
 void denoiser_loss_free(denoiser_loss *L) {
   free(L->host);
   L->host = NULL;
@@ -68,8 +58,9 @@ double denoiser_loss_forward(denoiser_loss *L, denoiser *d, const param_registry
   L->per_sample = P;
   L->x = x;
   L->scale = 1.0 / (double)n;
-  float *h = host_vectors(L, batch), *t = h, *w = h + batch, *alpha = h + 2 * batch, *sigma = h + 3 * batch,
-        *norm = h + 4 * batch;
+  /* host: t, 1/var, alpha, sigma, sqrt(alpha² + sigma²) */
+  float *h = host_floats(&L->host, &L->host_capacity, 5 * batch, "denoiser loss coefficients"), *t = h,
+        *w = h + batch, *alpha = h + 2 * batch, *sigma = h + 3 * batch, *norm = h + 4 * batch;
   for (int64_t b = 0; b < batch; b++) {
     rng_stream s = rng_stream_at(time_key, first_sample + (uint64_t)b);
     t[b] = (float)time_prior_sample(&L->prior, &s);

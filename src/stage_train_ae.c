@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../parallel/comm.h"
 #include "autoencoder_deck.h"
 #include "dataset_deck.h"
 #include "error.h"

@@ -117,6 +117,15 @@ void arena_free(arena *a) {
   a->capacity = a->used = 0;
 }
 
+float *host_floats(float **buf, int64_t *capacity, int64_t floats, const char *what) {
+  if (floats > *capacity) {
+    free(*buf);
+    *buf = lola_malloc((size_t)floats * sizeof(float), what);
+    *capacity = floats;
+  }
+  return *buf;
+}
+
 /* ---- parameter registry ---- */
 
 void params_init(param_registry *r, int capacity) {

@@ -61,6 +61,11 @@ void arena_free(arena *a);
  * training loop checks that this does not move after its first step. */
 uint64_t arena_heap_allocations(void);
 
+/* A host buffer of at least `floats` floats in *buf (its size in
+ * *capacity), grown only when a larger request comes: for the small per-batch
+ * vectors computed on the host (schedule coefficients) before their upload. */
+float *host_floats(float **buf, int64_t *capacity, int64_t floats, const char *what);
+
 /* ---- parameter registry ---- */
 
 enum { PARAM_NAME_MAX = 160, PARAM_ALIGN_FLOATS = 16 };

@@ -53,7 +53,6 @@ extern "C" void *kc_host_alloc(size_t bytes) {
   return p;
 }
 extern "C" void kc_host_free(void *p) { CUDA_CHECK(cudaFreeHost(p)); }
-extern "C" void *kc_stream_handle(void) { return (void *)stream; }
 
 /* The communication stream: all-reduces of finished gradients run there while
  * the kernels' stream goes on with the backward; events order the two. */

@@ -39,8 +39,6 @@ void kc_memset0(void *p, size_t bytes);
 /* Page-locked host memory (zeroed), for asynchronous uploads. */
 void *kc_host_alloc(size_t bytes);
 void kc_host_free(void *p);
-/* The kernels' stream as an opaque handle (a cudaStream_t), for NCCL. */
-void *kc_stream_handle(void);
 /* A second stream for communication (created on first use), and the two
  * orderings between it and the kernels' stream, without host waits. */
 void *kc_comm_stream_handle(void);
