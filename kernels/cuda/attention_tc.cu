@@ -455,6 +455,17 @@ void backward(float *dq, float *dk, float *dv, const float *dy, const float *q, 
   KC_LAUNCH_CHECK();
 }
 
+/* The instantiations by head size: entry D / 16 - 1 for D = 16, 32, ..., 128. */
+typedef void (*forward_fn)(float *, float *, const float *, const float *, const float *, const bool *,
+                           int64_t, int64_t, dim3, float);
+typedef void (*backward_fn)(float *, float *, float *, const float *, const float *, const float *,
+                            const float *, const float *, const float *, const bool *, int64_t, int64_t,
+                            unsigned, unsigned, float);
+const forward_fn forwards[] = {forward<16>, forward<32>, forward<48>,  forward<64>,
+                               forward<80>, forward<96>, forward<112>, forward<128>};
+const backward_fn backwards[] = {backward<16>, backward<32>, backward<48>,  backward<64>,
+                                 backward<80>, backward<96>, backward<112>, backward<128>};
+
 }  // namespace
 
 /* Whether the tensor-core kernels handle this call (then they ran): the fp32
@@ -467,32 +478,7 @@ bool kc_attention_tc_fwd(float *y, float *lse, const float *q, const float *k, c
   const int D = (int)head_dim;
   const float scale = 1.0f / sqrtf((float)D);
   const dim3 grid((unsigned)((tokens + TILE - 1) / TILE), (unsigned)(batch * heads));
-  switch (D) {
-    case 16:
-      forward<16>(y, lse, q, k, v, mask, tokens, heads, grid, scale);
-      break;
-    case 32:
-      forward<32>(y, lse, q, k, v, mask, tokens, heads, grid, scale);
-      break;
-    case 48:
-      forward<48>(y, lse, q, k, v, mask, tokens, heads, grid, scale);
-      break;
-    case 64:
-      forward<64>(y, lse, q, k, v, mask, tokens, heads, grid, scale);
-      break;
-    case 80:
-      forward<80>(y, lse, q, k, v, mask, tokens, heads, grid, scale);
-      break;
-    case 96:
-      forward<96>(y, lse, q, k, v, mask, tokens, heads, grid, scale);
-      break;
-    case 112:
-      forward<112>(y, lse, q, k, v, mask, tokens, heads, grid, scale);
-      break;
-    default:
-      forward<128>(y, lse, q, k, v, mask, tokens, heads, grid, scale);
-      break;
-  }
+  forwards[D / 16 - 1](y, lse, q, k, v, mask, tokens, heads, grid, scale);
   return true;
 }
 
@@ -517,31 +503,6 @@ bool kc_attention_tc_bwd(float *dq, float *dk, float *dv, const float *dy, const
   delta_tc<<<dim3((unsigned)((tokens + THREADS / 32 - 1) / (THREADS / 32)), bhs), THREADS, 0, kc_stream()>>>(
       dlt, dy, y, tokens, heads, D);
   KC_LAUNCH_CHECK();
-  switch (D) {
-    case 16:
-      backward<16>(dq, dk, dv, dy, q, k, v, lse, dlt, mask, tokens, heads, tiles, bhs, scale);
-      break;
-    case 32:
-      backward<32>(dq, dk, dv, dy, q, k, v, lse, dlt, mask, tokens, heads, tiles, bhs, scale);
-      break;
-    case 48:
-      backward<48>(dq, dk, dv, dy, q, k, v, lse, dlt, mask, tokens, heads, tiles, bhs, scale);
-      break;
-    case 64:
-      backward<64>(dq, dk, dv, dy, q, k, v, lse, dlt, mask, tokens, heads, tiles, bhs, scale);
-      break;
-    case 80:
-      backward<80>(dq, dk, dv, dy, q, k, v, lse, dlt, mask, tokens, heads, tiles, bhs, scale);
-      break;
-    case 96:
-      backward<96>(dq, dk, dv, dy, q, k, v, lse, dlt, mask, tokens, heads, tiles, bhs, scale);
-      break;
-    case 112:
-      backward<112>(dq, dk, dv, dy, q, k, v, lse, dlt, mask, tokens, heads, tiles, bhs, scale);
-      break;
-    default:
-      backward<128>(dq, dk, dv, dy, q, k, v, lse, dlt, mask, tokens, heads, tiles, bhs, scale);
-      break;
-  }
+  backwards[D / 16 - 1](dq, dk, dv, dy, q, k, v, lse, dlt, mask, tokens, heads, tiles, bhs, scale);
   return true;
 }
