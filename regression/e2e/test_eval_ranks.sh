@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The eval stage on 1 and 3 ranks gives the same table (up to row order and the
 # speed column, a timing): members depend on (seed, trajectory, member) only.
-# The observed context is reproduced exactly (relative rows at lead 0 are 0),
+# The observed context is reproduced (relative rows at lead 0 are 0 to rounding),
 # the raw trajectories and pictures are written, and lola report reads the table.
 cd "$(dirname "$0")/../.."
 source regression/e2e/lib.sh
@@ -25,9 +25,14 @@ rows=$(($(wc -l <$T1) - 1))
 [ "$rows" = 300 ] && ok "300 rows" || fail "rows: $rows, expected 300"
 if [ -s $T1 ] && [ "$(table $T1)" = "$(table $T3)" ]; then ok "1 rank = 3 ranks"; else
   fail "1 rank = 3 ranks" "$(diff <(table $T1) <(table $T3) | head -4)"; fi
-# Relative rows (against the AE reconstruction) at lead time 0: the context is reproduced exactly.
-bad=$(awk -F, 'NR > 1 && $15 == 0 && $16 == "True" && $20 != 0' $T1 | wc -l)
-[ -s $T1 ] && [ "$bad" = 0 ] && ok "context reproduced exactly" || fail "context reproduced exactly" "$bad rows with rmse != 0"
+# Relative rows (against the AE reconstruction) at lead time 0: the context is reproduced, to
+# float rounding: the emulators decode it in other batches than the AE alone, and BLAS kernels
+# (OpenBLAS on AVX2 CPUs) round differently for different matrix shapes. A wrong context gives
+# nrmse of order 1e-2 and more.
+n=$(awk -F, 'NR > 1 && $15 == 0 && $16 == "True"' $T1 | wc -l)
+bad=$(awk -F, 'NR > 1 && $15 == 0 && $16 == "True" && ($21 > 1e-5 || $21 < -1e-5)' $T1 | wc -l)
+[ -s $T1 ] && [ "$n" -gt 0 ] && [ "$bad" = 0 ] && ok "context reproduced ($n rows, nrmse <= 1e-5)" ||
+  fail "context reproduced" "$bad of $n rows with nrmse > 1e-5"
 # Later lead times differ from the truth, and diffusion members differ from each other.
 spread=$(awk -F, 'NR > 1 && $4 == "diffusion" && $15 > 0 && $19 > 0' $T1 | wc -l)
 [ "$spread" -gt 0 ] && ok "diffusion members spread" || fail "diffusion members spread"

@@ -1,6 +1,7 @@
 /* Linear layers and batched products: forward against plain double loops,
  * backward against central finite differences of those loops. */
 #include <cblas.h>
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,26 +156,70 @@ TEST(bmm_matches_finite_differences_in_every_transposition) {
     }
 }
 
+/* Largest |a - b| / (max |b| + tiny). */
+static double max_rel_diff(const float *a, const float *b, size_t n) {
+  double worst = 0, scale = 1e-30;
+  for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs((double)b[i]));
+  for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - b[i]));
+  return worst / scale;
+}
+
+/* Whether OpenBLAS gives the same bits on 1 and 2 threads for the three
+ * products of a linear layer of these shapes: its AVX-512 kernels do, its AVX2
+ * ones round differently for different splits of the matrix. */
+static bool blas_is_thread_invariant(const float *x, const float *w, const float *dy, int rows, int in,
+                                     int out) {
+  float *c[2][3];
+  for (int t = 0; t < 2; t++) {
+    openblas_set_num_threads(t + 1);
+    c[t][0] = calloc((size_t)rows * out, sizeof(float)), c[t][1] = calloc((size_t)rows * in, sizeof(float));
+    c[t][2] = calloc((size_t)in * out, sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, w, in, 0.0f, c[t][0],
+                out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out, 1.0f, dy, out, w, in, 0.0f, c[t][1],
+                in);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, x, in, 0.0f, c[t][2],
+                in);
+  }
+  bool same = memcmp(c[0][0], c[1][0], sizeof(float) * (size_t)rows * out) == 0 &&
+              memcmp(c[0][1], c[1][1], sizeof(float) * (size_t)rows * in) == 0 &&
+              memcmp(c[0][2], c[1][2], sizeof(float) * (size_t)in * out) == 0;
+  for (int t = 0; t < 2; t++) free(c[t][0]), free(c[t][1]), free(c[t][2]);
+  return same;
+}
+
+/* The linear layer on 1 and 2 threads: lola's own part (the bias and its
+ * gradient, summed in blocks of columns in a fixed order) bit for bit; the
+ * products bit for bit where the BLAS is, to rounding where it is not. */
 TEST(linear_gives_the_same_bits_on_one_and_two_threads) {
   enum { ROWS = 320, IN = 96, OUT = 80 };
   float *x = malloc(ROWS * IN * sizeof *x), *w = malloc(IN * OUT * sizeof *w), *b = malloc(OUT * sizeof *b);
+  float *dy = malloc(ROWS * OUT * sizeof *dy);
   float *y[2], *dx[2], *dw[2], *db[2];
   fill_uniform(x, ROWS * IN, 1), fill_uniform(w, IN * OUT, 2), fill_uniform(b, OUT, 3);
+  fill_uniform(dy, ROWS * OUT, 4);
   int omp_before = omp_get_max_threads(), blas_before = openblas_get_num_threads();
+  bool blas_invariant = blas_is_thread_invariant(x, w, dy, ROWS, IN, OUT);
   for (int t = 0; t < 2; t++) {
     omp_set_num_threads(t + 1);
     openblas_set_num_threads(t + 1);
     y[t] = malloc(ROWS * OUT * sizeof(float)), dx[t] = malloc(ROWS * IN * sizeof(float));
     dw[t] = calloc(IN * OUT, sizeof(float)), db[t] = calloc(OUT, sizeof(float));
     k_linear_fwd(y[t], x, w, b, ROWS, IN, OUT);
-    k_linear_bwd(dx[t], dw[t], db[t], y[t], x, w, ROWS, IN, OUT);
+    k_linear_bwd(dx[t], dw[t], db[t], dy, x, w, ROWS, IN, OUT);
   }
   omp_set_num_threads(omp_before);
   openblas_set_num_threads(blas_before);
-  CHECK(memcmp(y[0], y[1], ROWS * OUT * sizeof(float)) == 0);
-  CHECK(memcmp(dx[0], dx[1], ROWS * IN * sizeof(float)) == 0);
-  CHECK(memcmp(dw[0], dw[1], IN * OUT * sizeof(float)) == 0);
   CHECK(memcmp(db[0], db[1], OUT * sizeof(float)) == 0);
+  if (blas_invariant) {
+    CHECK(memcmp(y[0], y[1], ROWS * OUT * sizeof(float)) == 0);
+    CHECK(memcmp(dx[0], dx[1], ROWS * IN * sizeof(float)) == 0);
+    CHECK(memcmp(dw[0], dw[1], IN * OUT * sizeof(float)) == 0);
+  } else {
+    CHECK(max_rel_diff(y[1], y[0], ROWS * OUT) <= 1e-6);
+    CHECK(max_rel_diff(dx[1], dx[0], ROWS * IN) <= 1e-6);
+    CHECK(max_rel_diff(dw[1], dw[0], IN * OUT) <= 1e-6);
+  }
   for (int t = 0; t < 2; t++) free(y[t]), free(dx[t]), free(dw[t]), free(db[t]);
-  free(x), free(w), free(b);
+  free(x), free(w), free(b), free(dy);
 }
