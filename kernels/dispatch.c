@@ -559,6 +559,29 @@ void k_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, dou
   kcpu_adamw_update(EMU(p), EMU(g), EMU(m), EMU(v), n, lr, beta1, beta2, eps, weight_decay, step);
 }
 
+void k_step_guard(const float *g, int64_t n, k_step_state *s) {
+#ifdef LOLA_CUDA
+  if (k_backend() == K_BACKEND_CUDA) {
+    kc_step_guard(g, n, s);
+    return;
+  }
+#endif
+  kcpu_step_guard(EMU(g), n, EMU(s));
+}
+
+void k_adamw_guarded(float *p, const float *g, float *m, float *v, int64_t n, const k_step_state *s,
+                     double lr, double beta1, double beta2, double eps, double weight_decay,
+                     double grad_clip) {
+#ifdef LOLA_CUDA
+  if (k_backend() == K_BACKEND_CUDA) {
+    kc_adamw_guarded(p, g, m, v, n, s, lr, beta1, beta2, eps, weight_decay, grad_clip);
+    return;
+  }
+#endif
+  kcpu_adamw_guarded(EMU(p), EMU(g), EMU(m), EMU(v), n, EMU(s), lr, beta1, beta2, eps, weight_decay,
+                     grad_clip);
+}
+
 void k_rng_uniform(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first) {
 #ifdef LOLA_CUDA
   if (k_backend() == K_BACKEND_CUDA) {

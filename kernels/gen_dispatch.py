@@ -27,7 +27,7 @@ HOST_ONLY = {"k_saturation_from_name", "k_conv_same", "k_conv_out_shape", "k_con
              "k_sine_freqs", "k_conv_identity_init", "k_adamw_safe_step"}
 # Per-backend workspace queries: a CPU version kcpu_<op>, the switch written by hand in kernels/backend.c.
 BY_HAND = {"k_attention_workspace_floats", "k_conv_fwd_workspace_floats", "k_conv_bwd_workspace_floats"}
-ARRAY_TYPES = re.compile(r"^(const\s+)?(float|bool)\s*\*$")
+ARRAY_TYPES = re.compile(r"^(const\s+)?(float|bool|k_step_state)\s*\*$")
 
 
 def declarations(text):

@@ -43,10 +43,33 @@ double k_global_norm(const float *g, int64_t n);
 void k_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, double lr, double beta1,
                     double beta2, double eps, double weight_decay, int64_t step);
 
+/* The guarded step's state, in the kernels' memory, so that a training step
+ * needs no host synchronisation (the non-finite check is done where the norm
+ * is): the last step's gradient norm, the sum of the finite norms since the
+ * caller last cleared it (for the metrics), the updates applied (AdamW's
+ * bias-correction step count) and the steps skipped. Counts are exact in a
+ * double up to 2^53. Read it with k_download when a value is needed. */
+typedef struct {
+  double norm, norm_sum, steps, skipped;
+} k_step_state;
+
+/* The guard of safe_gd_step: s->norm = ||g||, summed as k_global_norm; when
+ * finite, s->norm_sum += norm and s->steps += 1, otherwise s->skipped += 1. */
+void k_step_guard(const float *g, int64_t n, k_step_state *s);
+
+/* The AdamW update of the step s guards: nothing when s->norm is not finite;
+ * otherwise k_adamw_update at step s->steps of the clipped gradient
+ * g·min(1, grad_clip/(norm + 1e-6)) (torch's clip_grad_norm_; no clipping
+ * when grad_clip <= 0). g is left as it is. */
+void k_adamw_guarded(float *p, const float *g, float *m, float *v, int64_t n, const k_step_state *s,
+                     double lr, double beta1, double beta2, double eps, double weight_decay,
+                     double grad_clip);
+
 /* safe_gd_step: norm = ||g||; when grad_clip > 0, g *= min(1, clip/(norm+1e-6))
  * (torch's clip_grad_norm_); if norm is finite, apply AdamW at lr·factor and
  * count the step, otherwise leave p, m, v untouched and count a skip. The
- * gradients are zeroed either way (zero_grad). Returns the unclipped norm. */
+ * gradients are zeroed either way (zero_grad). Returns the unclipped norm,
+ * which it waits for: the training loop calls the two kernels above instead. */
 double k_adamw_safe_step(const adamw_config *cfg, adamw_state *st, double lr_factor, float *p, float *g,
                          float *m, float *v, int64_t n);
 

@@ -94,6 +94,10 @@ void kcpu_groupnorm_bwd(float *dx, const float *dy, const float *y, const float 
 double kcpu_global_norm(const float *g, int64_t n);
 void kcpu_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, double lr, double beta1,
                        double beta2, double eps, double weight_decay, int64_t step);
+void kcpu_step_guard(const float *g, int64_t n, k_step_state *s);
+void kcpu_adamw_guarded(float *p, const float *g, float *m, float *v, int64_t n, const k_step_state *s,
+                        double lr, double beta1, double beta2, double eps, double weight_decay,
+                        double grad_clip);
 void kcpu_rng_uniform(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first);
 void kcpu_rng_normal(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first);
 void kcpu_grid_coords(float *coo, int dims, const int64_t *shape);

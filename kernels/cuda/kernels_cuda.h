@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../elementwise.h"
+#include "../optim.h"
 #include "../rng.h"
 #include "../shuffle.h"
 #include "kernels_cuda_conv.h"
@@ -139,6 +140,10 @@ void kc_mae_bwd(float *dpred, const float *pred, const float *target, int64_t n,
 double kc_global_norm(const float *g, int64_t n);
 void kc_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, double lr, double beta1,
                      double beta2, double eps, double weight_decay, int64_t step);
+void kc_step_guard(const float *g, int64_t n, k_step_state *s);
+void kc_adamw_guarded(float *p, const float *g, float *m, float *v, int64_t n, const k_step_state *s,
+                      double lr, double beta1, double beta2, double eps, double weight_decay,
+                      double grad_clip);
 
 void kc_rng_uniform(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first);
 void kc_rng_normal(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first);

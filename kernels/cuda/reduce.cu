@@ -1,5 +1,6 @@
 /* Reductions to one value (losses, the gradient norm) and the AdamW update.
- * Sums run over a fixed grid in a fixed order, so they are deterministic. */
+ * Sums run over a fixed grid in a fixed order, so they are deterministic; the
+ * guarded step keeps its norm on the device, so it needs no host wait. */
 #include <math.h>
 
 #include "common.cuh"
@@ -24,10 +25,16 @@ __global__ static void partial_sums(double *part, int64_t n, F f) {
   if (threadIdx.x == 0) part[blockIdx.x] = s[0];
 }
 
-template <typename F>
-static double device_sum(int64_t n, F f) {
+/* The block sums of the last reduction, in the kernels' memory. */
+static double *partials(void) {
   static double *part;
   if (!part) CUDA_CHECK(cudaMalloc(&part, sizeof(double) * RED_BLOCKS));
+  return part;
+}
+
+template <typename F>
+static double device_sum(int64_t n, F f) {
+  double *part = partials();
   partial_sums<<<RED_BLOCKS, RED_THREADS, 0, kc_stream()>>>(part, n, f);
   KC_LAUNCH_CHECK();
   double host[RED_BLOCKS];
@@ -68,17 +75,23 @@ extern "C" void kc_mse_bwd(float *dpred, const float *pred, const float *target,
   KC_LAUNCH_CHECK();
 }
 
+/* torch's single-tensor AdamW of g·gscale (see kernels/cpu/optim.c). */
+__device__ static inline void adamw_at(int64_t i, float *p, const float *g, float *m, float *v, float decay,
+                                       float b1, float b2, float step_size, float bc2_sqrt, float eps,
+                                       float gscale) {
+  float gi = g[i] * gscale;
+  float mi = b1 * m[i] + (1.0f - b1) * gi;
+  float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+  m[i] = mi;
+  v[i] = vi;
+  p[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
+}
+
 __global__ static void adamw(float *p, const float *g, float *m, float *v, int64_t n, float decay, float b1,
                              float b2, float step_size, float bc2_sqrt, float eps) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x) {
-    float gi = g[i];
-    float mi = b1 * m[i] + (1.0f - b1) * gi;
-    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
-  }
+       i += (int64_t)gridDim.x * blockDim.x)
+    adamw_at(i, p, g, m, v, decay, b1, b2, step_size, bc2_sqrt, eps, 1.0f);
 }
 
 extern "C" void kc_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, double lr,
@@ -87,5 +100,59 @@ extern "C" void kc_adamw_update(float *p, const float *g, float *m, float *v, in
                                                     (float)beta1, (float)beta2,
                                                     (float)(lr / (1.0 - pow(beta1, (double)step))),
                                                     (float)sqrt(1.0 - pow(beta2, (double)step)), (float)eps);
+  KC_LAUNCH_CHECK();
+}
+
+/* The block sums of ||g||² added in the order kc_global_norm adds them. */
+__global__ static void step_guard(const double *part, k_step_state *s) {
+  double total = 0;
+  for (int b = 0; b < RED_BLOCKS; b++) total += part[b];
+  double norm = sqrt(total);
+  s->norm = norm;
+  if (isfinite(norm)) {
+    s->norm_sum += norm;
+    s->steps += 1;
+  } else {
+    s->skipped += 1;
+  }
+}
+
+extern "C" void kc_step_guard(const float *g, int64_t n, k_step_state *s) {
+  double *part = partials();
+  partial_sums<<<RED_BLOCKS, RED_THREADS, 0, kc_stream()>>>(part, n, square_of{g});
+  KC_LAUNCH_CHECK();
+  step_guard<<<1, 1, 0, kc_stream()>>>(part, s);
+  KC_LAUNCH_CHECK();
+}
+
+/* Thread 0 of each block turns the guard's state into the update's factors. */
+__global__ static void adamw_guarded(float *p, const float *g, float *m, float *v, int64_t n,
+                                     const k_step_state *s, double lr, double beta1, double beta2, float eps,
+                                     double weight_decay, double grad_clip) {
+  __shared__ float f[4]; /* gscale, step_size, bc2_sqrt, skip */
+  if (threadIdx.x == 0) {
+    double norm = s->norm, step = s->steps;
+    f[3] = isfinite(norm) ? 0.0f : 1.0f;
+    f[0] = 1.0f;
+    if (grad_clip > 0) {
+      double coef = grad_clip / (norm + 1e-6);
+      if (coef < 1.0) f[0] = (float)coef;
+    }
+    f[1] = (float)(lr / (1.0 - pow(beta1, step)));
+    f[2] = (float)sqrt(1.0 - pow(beta2, step));
+  }
+  __syncthreads();
+  if (f[3] != 0.0f) return;
+  const float decay = (float)(1.0 - lr * weight_decay), gscale = f[0], step_size = f[1], bc2_sqrt = f[2];
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
+    adamw_at(i, p, g, m, v, decay, (float)beta1, (float)beta2, step_size, bc2_sqrt, eps, gscale);
+}
+
+extern "C" void kc_adamw_guarded(float *p, const float *g, float *m, float *v, int64_t n,
+                                 const k_step_state *s, double lr, double beta1, double beta2, double eps,
+                                 double weight_decay, double grad_clip) {
+  adamw_guarded<<<kc_blocks(n, 256), 256, 0, kc_stream()>>>(p, g, m, v, n, s, lr, beta1, beta2, (float)eps,
+                                                            weight_decay, grad_clip);
   KC_LAUNCH_CHECK();
 }

@@ -208,6 +208,29 @@ static void check_loss_optim_rng(void) {
   kc_adamw_update(gp, gg, gm, gv, n, 1e-3, 0.9, 0.99, 1e-8, 0.01, 7);
   report("adamw", "params", "100003", rel_err(gp, p, n), 1e-6);
   report("adamw", "moments", "100003", rel_err(gv, v, n), 1e-6);
+  /* the guarded step with its state on the device: a clipped step, a skipped
+   * (non-finite) one, another clipped one */
+  k_step_state hs = {.steps = 7}, gs_host = hs;
+  k_step_state *gs = kc_malloc(sizeof gs_host);
+  kc_upload(gs, &gs_host, sizeof gs_host);
+  for (int t = 0; t < 3; t++) {
+    float poison = t == 1 ? NAN : g[17];
+    g[17] = poison;
+    kc_upload(gg + 17, &poison, sizeof poison);
+    k_step_guard(g, n, &hs);
+    kc_step_guard(gg, n, gs);
+    k_adamw_guarded(p, g, m, v, n, &hs, 1e-3, 0.9, 0.99, 1e-8, 0.01, 1.0);
+    kc_adamw_guarded(gp, gg, gm, gv, n, gs, 1e-3, 0.9, 0.99, 1e-8, 0.01, 1.0);
+    if (t == 1) g[17] = 0.25f, kc_upload(gg + 17, &g[17], sizeof g[17]);
+  }
+  kc_download(&gs_host, gs, sizeof gs_host);
+  kc_free(gs);
+  bool counts =
+      gs_host.steps == hs.steps && gs_host.skipped == hs.skipped && hs.steps == 9 && hs.skipped == 1;
+  report("adamw_guarded", "counts", "3 steps", counts ? 0 : 1, 0);
+  report("adamw_guarded", "norm", "3 steps", fabs(gs_host.norm_sum - hs.norm_sum) / hs.norm_sum, 1e-12);
+  report("adamw_guarded", "params", "100003", rel_err(gp, p, n), 1e-6);
+  report("adamw_guarded", "moments", "100003", rel_err(gv, v, n), 1e-6);
   rng_key key = {.seed = 1234, .purpose = RNG_NOISE, .step = 9};
   rng_uniform(d, n, key, 77, 5);
   kc_rng_uniform(gd, n, key, 77, 5);

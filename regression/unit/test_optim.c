@@ -119,3 +119,48 @@ TEST(adamw_skips_non_finite_gradients) {
   k_adamw_safe_step(&cfg, &st, 1.0, p, g, m, v, 4);
   CHECK(st.steps == 4 && p[0] != 1.0f);
 }
+
+/* The device-side guard and update, as the training loop calls them (state
+ * kept across steps, the update split over two spans), equal the host-driven
+ * sequence bit for bit: norm, clip by g *= coef, k_adamw_update at the
+ * counted step; a non-finite step changes nothing but the skip count. */
+TEST(adamw_guarded_equals_the_host_driven_step) {
+  enum { N = 1000, SPLIT = 371, STEPS = 6 };
+  const double lr = 3e-3, b1 = 0.9, b2 = 0.99, eps = 1e-8, wd = 0.05, clip = 0.5;
+  float *p = malloc(sizeof(float) * N), *m = calloc(N, sizeof(float)), *v = calloc(N, sizeof(float));
+  float *q = malloc(sizeof(float) * N), *mq = calloc(N, sizeof(float)), *vq = calloc(N, sizeof(float));
+  float *g = malloc(sizeof(float) * N), *h = malloc(sizeof(float) * N);
+  fill_uniform(p, N, 11);
+  memcpy(q, p, sizeof(float) * N);
+  k_step_state s = {0};
+  int64_t steps = 0, skipped = 0;
+  double norm_sum = 0;
+  bool same = true;
+  for (int t = 0; t < STEPS; t++) {
+    fill_uniform(g, N, 100 + (unsigned)t);
+    for (int i = 0; i < N; i++) g[i] *= 0.1f * (float)(t + 1);
+    if (t == 2) g[5] = NAN;
+    memcpy(h, g, sizeof(float) * N);
+    /* the host-driven reference */
+    double norm = k_global_norm(h, N);
+    if (isfinite(norm)) {
+      double coef = clip / (norm + 1e-6);
+      if (coef < 1.0) k_scal(h, (float)coef, N);
+      k_adamw_update(q, h, mq, vq, N, lr, b1, b2, eps, wd, ++steps);
+      norm_sum += norm;
+    } else {
+      skipped++;
+    }
+    /* the guarded kernels */
+    k_step_guard(g, N, &s);
+    k_adamw_guarded(p, g, m, v, SPLIT, &s, lr, b1, b2, eps, wd, clip);
+    k_adamw_guarded(p + SPLIT, g + SPLIT, m + SPLIT, v + SPLIT, N - SPLIT, &s, lr, b1, b2, eps, wd, clip);
+    same &= memcmp(p, q, sizeof(float) * N) == 0 && memcmp(m, mq, sizeof(float) * N) == 0 &&
+            memcmp(v, vq, sizeof(float) * N) == 0;
+    CHECK(isfinite(norm) ? s.norm == norm : !isfinite(s.norm));
+  }
+  CHECK(same);
+  CHECK(s.steps == (double)steps && s.skipped == (double)skipped && steps == STEPS - 1);
+  CHECK(s.norm_sum == norm_sum);
+  free(p), free(m), free(v), free(q), free(mq), free(vq), free(g), free(h);
+}
