@@ -2,20 +2,21 @@
  * sampler.h), read, augmented (src/augment.h) and preprocessed (src/preprocess.h)
  * into one of two buffers while the caller computes on the other.
  *
- * With prefetch, a helper thread reads batch s+1 as soon as batch s is handed
- * out. The thread reads through files opened by this process alone (POSIX
- * driver): it makes no MPI call, so MPI_THREAD_FUNNELED suffices. The HDF5
- * build is not thread-safe: the dataset readers take h5_lock (io/h5util.h), so
- * other reads through src/dataset*.h may run meanwhile; any other HDF5 call
- * must take h5_lock too, or call loader_wait first. */
+ * With prefetch, a helper thread (src/batch_prefetch.h) reads batch s+1 as
+ * soon as batch s is handed out. The thread reads through files opened by this
+ * process alone (POSIX driver): it makes no MPI call, so MPI_THREAD_FUNNELED
+ * suffices. The HDF5 build is not thread-safe: the dataset readers take
+ * h5_lock (io/h5util.h), so other reads through src/dataset*.h may run
+ * meanwhile; any other HDF5 call must take h5_lock too, or call loader_wait
+ * first. */
 #ifndef LOLA_DATASET_LOADER_H
 #define LOLA_DATASET_LOADER_H
 
-#include <pthread.h>
 #include <stdbool.h>
 
 #include "../parallel/sampler.h"
 #include "augment.h"
+#include "batch_prefetch.h"
 #include "dataset.h"
 #include "preprocess.h"
 
@@ -25,20 +26,11 @@ typedef struct {
   preprocess pre;
   augment_config aug;
   augment_layout lay;
-  bool prefetch;
   size_t state_floats; /* per item */
   int label_dim;
   float *state[2], *label[2], *scratch;
-  long *indices, *slots;
-  /* helper thread */
-  pthread_t thread;
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  long want_step; /* step the helper should read next; -1 none */
-  long ready_step[2];
-  int busy_buf; /* buffer the helper is filling; -1 idle */
-  int current;  /* buffer handed out last */
-  bool stop;
+  batch_ticket want, next;
+  batch_prefetch prefetch;
 } batch_loader;
 
 /* Open `spec` (per process when prefetching) and sample `global_batch` items
