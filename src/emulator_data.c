@@ -112,7 +112,7 @@ static void check_caches(const deck *d, const char *key, const ae_run_ref *ref, 
   for (int k = 0; k < nd; k++) grid[k] = g[k];
 }
 
-static void open_latents(emulator_data *e, const deck *d, const char *g, int L, int stride) {
+static void open_latents(emulator_data *e, const deck *d, const char *g, int L, int stride, bool posix) {
   char key[256], ckey[256];
   snprintf(key, sizeof key, "%s.ae_run", g);
   snprintf(ckey, sizeof ckey, "%s.ae_checkpoint", g);
@@ -129,7 +129,7 @@ static void open_latents(emulator_data *e, const deck *d, const char *g, int L, 
       deck_fail(d, key, "no %s latent caches under %s/<physics>/%s for dataset.physics: run cache_latents",
                 splits[s], ref.cache, splits[s]);
     check_caches(d, key, &ref, files, n, &dims, grid);
-    source_open_latents(src[s], n, (const char *const *)files, L, stride);
+    source_open_latents(src[s], n, (const char *const *)files, L, stride, posix);
     free_list(files, n);
   }
   e->spatial = dims + 1;
@@ -138,7 +138,7 @@ static void open_latents(emulator_data *e, const deck *d, const char *g, int L, 
            (unsigned long long)ref.fingerprint);
 }
 
-void emulator_data_open(emulator_data *e, const deck *d, const char *g, uint64_t seed) {
+void emulator_data_open(emulator_data *e, const deck *d, const char *g, uint64_t seed, bool posix) {
   memset(e, 0, sizeof *e);
   char key[256];
   snprintf(key, sizeof key, "%s.trajectory.length", g);
@@ -157,10 +157,10 @@ void emulator_data_open(emulator_data *e, const deck *d, const char *g, uint64_t
   snprintf(key, sizeof key, "%s.ae_run", g);
   e->latent = deck_string(d, key)[0] != 0;
   if (e->latent) {
-    open_latents(e, d, g, L, stride);
+    open_latents(e, d, g, L, stride, posix);
   } else {
-    source_open_pixels(&e->train, d, "train", L, stride, seed);
-    source_open_pixels(&e->valid, d, "valid", L, stride, seed);
+    source_open_pixels(&e->train, d, "train", L, stride, seed, posix);
+    source_open_pixels(&e->valid, d, "valid", L, stride, seed, posix);
     e->spatial = e->train.ndims + 1;
     for (int k = 0; k < e->train.ndims; k++) e->shape[1 + k] = e->train.shape[k];
     snprintf(e->describe, sizeof e->describe, "pixels of %s", deck_string(d, "dataset.path"));
@@ -198,9 +198,9 @@ void emulator_batch(emulator_data *e, const long *items, int count, bool trainin
 
 void emulator_buffers_init(emulator_buffers *b, const emulator_data *e, int64_t batch, const char *what) {
   size_t n = (size_t)batch * (size_t)e->per_sample;
-  staged_init(&b->x, n, what);
-  staged_init(&b->mask, n, what);
-  staged_init(&b->label, (size_t)batch * (size_t)(e->label_dim + 1), what);
+  staged_init(&b->x, n, 2, what);
+  staged_init(&b->mask, n, 2, what);
+  staged_init(&b->label, (size_t)batch * (size_t)(e->label_dim + 1), 2, what);
 }
 
 void emulator_buffers_free(emulator_buffers *b) {
@@ -209,13 +209,17 @@ void emulator_buffers_free(emulator_buffers *b) {
   staged_free(&b->label);
 }
 
-void emulator_batch_upload(emulator_data *e, emulator_buffers *b, const long *items, int count, bool training,
-                           int64_t step, uint64_t first, uint64_t mask_seed) {
-  emulator_batch(e, items, count, training, step, first, mask_seed, b->x.host, b->mask.host, b->label.host);
+void emulator_batch_fill(emulator_data *e, emulator_buffers *b, int buffer, const long *items, int count,
+                         bool training, int64_t step, uint64_t first, uint64_t mask_seed) {
+  emulator_batch(e, items, count, training, step, first, mask_seed, b->x.host[buffer], b->mask.host[buffer],
+                 b->label.host[buffer]);
+}
+
+void emulator_batch_upload(const emulator_data *e, emulator_buffers *b, int buffer, int count) {
   size_t n = (size_t)count * (size_t)e->per_sample;
-  staged_upload(&b->x, n);
-  staged_upload(&b->mask, n);
-  staged_upload(&b->label, (size_t)count * (size_t)e->label_dim);
+  staged_upload(&b->x, buffer, n);
+  staged_upload(&b->mask, buffer, n);
+  staged_upload(&b->label, buffer, (size_t)count * (size_t)e->label_dim);
 }
 
 char *emulator_train_spec(train_spec *spec, const deck *d, const emulator_data *e, const deck_key *model_keys,

@@ -31,8 +31,9 @@ typedef struct {
   bool *known;
 } emulator_data;
 
-/* Collective. Group `g` ("train_surrogate"), data seed `seed`. */
-void emulator_data_open(emulator_data *e, const deck *d, const char *g, uint64_t seed);
+/* Collective. Group `g` ("train_surrogate"), data seed `seed`; `posix`: files
+ * opened by each process alone, for reads on a helper thread. */
+void emulator_data_open(emulator_data *e, const deck *d, const char *g, uint64_t seed, bool posix);
 void emulator_data_close(emulator_data *e);
 
 /* Samples items[0..count) of a step into x and mask (count · per_sample) and
@@ -41,16 +42,19 @@ void emulator_data_close(emulator_data *e);
 void emulator_batch(emulator_data *e, const long *items, int count, bool training, int64_t step,
                     uint64_t first, uint64_t mask_seed, float *x, float *mask, float *label);
 
-/* A batch filled on the host and read by the kernels (src/staging.h). */
+/* A batch filled on the host, in one of two buffers, and read by the kernels
+ * (src/staging.h). */
 typedef struct {
   staged x, mask, label;
 } emulator_buffers;
 
 void emulator_buffers_init(emulator_buffers *b, const emulator_data *e, int64_t batch, const char *what);
 void emulator_buffers_free(emulator_buffers *b);
-/* emulator_batch into b's host side, then to the kernels' memory (b->*.dev). */
-void emulator_batch_upload(emulator_data *e, emulator_buffers *b, const long *items, int count, bool training,
-                           int64_t step, uint64_t first, uint64_t mask_seed);
+/* emulator_batch into host buffer `buffer` of b; may run on the prefetch thread. */
+void emulator_batch_fill(emulator_data *e, emulator_buffers *b, int buffer, const long *items, int count,
+                         bool training, int64_t step, uint64_t first, uint64_t mask_seed);
+/* The first `count` samples of host buffer `buffer` to the kernels' memory (b->*.dev). */
+void emulator_batch_upload(const emulator_data *e, emulator_buffers *b, int buffer, int count);
 /* What the emulator stages fill alike in their train_spec: the model
  * fingerprint (the model's deck keys and the data's shape), the registries,
  * the dataset sizes and the deck text (returned: free it after training);

@@ -128,8 +128,8 @@ static float *encode_trajectory(cache_job *j, long L) {
   for (long l = 0; l < L; l++)
     for (long p = 0; p < P; p++)
       for (int c = 0; c < j->C; c++)
-        j->x.host[((size_t)l * j->C + c) * P + p] = j->work[((size_t)l * P + p) * j->C + c];
-  staged_upload(&j->x, (size_t)L * (size_t)P * (size_t)j->C);
+        j->x.host[0][((size_t)l * j->C + c) * P + p] = j->work[((size_t)l * P + p) * j->C + c];
+  staged_upload(&j->x, 0, (size_t)L * (size_t)P * (size_t)j->C);
   arena_reset(&j->act);
   arena_reset(&j->scratch_arena);
   dcae_pass pass = {.act = &j->act, .scratch = &j->scratch_arena, .train = false};
@@ -269,7 +269,7 @@ static void run_cache_latents(const run_ctx *ctx) {
   j.scratch = lola_malloc(sizeof(float) * n, "trajectory");
   params_to_device(&ae.params);
   params_to_device(&ae.buffers);
-  staged_init(&j.x, n, "trajectory");
+  staged_init(&j.x, n, 1, "trajectory");
   dcae_grid latent;
   j.lat = autoencoder_latent_shape(&ae, &j.grid, &latent) * dcae_grid_volume(&latent);
   j.z = lola_malloc(sizeof(float) * (size_t)j.Lmax * (size_t)j.lat, "latent trajectory");

@@ -18,9 +18,6 @@
 static const deck_key train_ae_own_keys[] = {TRAIN_COMMON_KEYS("train_ae"), {.path = NULL}};
 static const deck_key *const train_ae_keys[] = {dataset_keys, autoencoder_deck_keys, train_ae_own_keys, NULL};
 
-/* Validation draws differ from training draws of the same step number. */
-enum { VALID_SALT = 0x76616c };
-
 typedef struct {
   const train_spec *spec;
   sample_source train, valid;
@@ -31,24 +28,31 @@ typedef struct {
   staged x; /* (B, C, *grid), filled on the host */
 } ae_job;
 
-static double ae_loss(void *user, const long *items, const long *slot, int count, int64_t step, bool backward,
-                      double grad_scale) {
+/* On the prefetch thread (src/train_loop.h), the only one that reads the sources. */
+static void ae_fill(void *user, int buffer, const batch_ticket *t) {
   ae_job *j = user;
-  sample_source *src = backward ? &j->train : &j->valid;
+  sample_source *src = t->training ? &j->train : &j->valid;
   const long per = source_sample_floats(src);
-  uint64_t first = train_sample_index(j->spec, step, backward, slot[0]);
-  for (int i = 0; i < count; i++) {
-    if (slot[i] != slot[0] + i) lola_die(LOLA_EXIT_RUNTIME, "train_ae: batch slots are not contiguous");
-    source_sample(src, items[i], backward, step, first + (uint64_t)i, j->x.host + (size_t)i * per, NULL);
-  }
-  staged_upload(&j->x, (size_t)count * (size_t)per);
+  uint64_t first = train_batch_first(j->spec, t, "train_ae");
+  for (int i = 0; i < t->count; i++)
+    source_sample(src, t->items[i], t->training, t->step, first + (uint64_t)i,
+                  j->x.host[buffer] + (size_t)i * per, NULL);
+}
+
+static double ae_loss(void *user, int buffer, const batch_ticket *t, double grad_scale) {
+  ae_job *j = user;
+  sample_source *src = t->training ? &j->train : &j->valid;
+  const int count = t->count;
+  const bool backward = t->training;
+  uint64_t first = train_batch_first(j->spec, t, "train_ae");
+  staged_upload(&j->x, buffer, (size_t)count * (size_t)source_sample_floats(src));
   arena_reset(&j->act);
   arena_reset(&j->scratch);
   dcae_pass p = {.act = &j->act,
                  .scratch = &j->scratch,
                  .train = backward,
-                 .seed = backward ? j->spec->seed : j->spec->seed ^ VALID_SALT,
-                 .step = (uint32_t)step,
+                 .seed = train_batch_seed(j->spec, backward),
+                 .step = (uint32_t)t->step,
                  .first_sample = first};
   if (backward)
     return autoencoder_loss_step(&j->ae, &j->loss, &p, j->x.dev, count, &j->grid, false, grad_scale, NULL);
@@ -64,8 +68,8 @@ static void run_train_ae(const run_ctx *ctx) {
   char dir[4200];
   train_spec_from_deck(&spec, d, "train_ae", ctx->run_dir, dir, (int)sizeof dir);
   ae_job j = {.spec = &spec};
-  source_open_pixels(&j.train, d, "train", 1, 1, spec.seed);
-  source_open_pixels(&j.valid, d, "valid", 1, 1, spec.seed);
+  source_open_pixels(&j.train, d, "train", 1, 1, spec.seed, spec.prefetch);
+  source_open_pixels(&j.valid, d, "valid", 1, 1, spec.seed, spec.prefetch);
   const int C = j.train.C, dims = j.train.ndims;
   if (j.valid.C != C || j.valid.points != j.train.points)
     lola_die_collective(LOLA_EXIT_DATA,
@@ -91,7 +95,7 @@ static void run_train_ae(const run_ctx *ctx) {
   arena_init_device(&j.act, (act > eval ? act : eval) + (1u << 20), "train_ae activations");
   arena_init_device(&j.scratch, autoencoder_scratch_bytes(&j.ae, B, &j.grid) + (1u << 20),
                     "train_ae scratch");
-  staged_init(&j.x, (size_t)B * (size_t)source_sample_floats(&j.train), "train_ae batch");
+  staged_init(&j.x, (size_t)B * (size_t)source_sample_floats(&j.train), 2, "train_ae batch");
 
   char extra[128];
   snprintf(extra, sizeof extra, "fields=%d;dims=%d", C, dims);
@@ -107,7 +111,7 @@ static void run_train_ae(const run_ctx *ctx) {
       "train_ae: %ld train / %ld valid states of %d fields on a %s grid, %lld parameters, latent %lld x %lld",
       spec.train_len, spec.valid_len, C, shape_str(dims, j.grid.ext, gbuf, sizeof gbuf),
       (long long)j.ae.params.total, (long long)lat, (long long)dcae_grid_volume(&latent));
-  train_objective obj = {.loss = ae_loss, .user = &j};
+  train_objective obj = {.fill = ae_fill, .loss = ae_loss, .user = &j};
   double valid = train_run(&spec, &obj);
   lola_log("train_ae: final validation loss %.6g; checkpoints in %s", valid, dir);
 

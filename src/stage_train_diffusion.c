@@ -21,8 +21,6 @@ static const deck_key train_diffusion_own_keys[] = {
 static const deck_key *const train_diffusion_keys[] = {dataset_keys, denoiser_model_keys,
                                                        train_diffusion_own_keys, NULL};
 
-enum { VALID_SALT = 0x76616c };
-
 typedef struct {
   const train_spec *spec;
   emulator_data data;
@@ -33,16 +31,22 @@ typedef struct {
   emulator_buffers batch;
 } diffusion_job;
 
-static double diffusion_objective(void *user, const long *items, const long *slot, int count, int64_t step,
-                                  bool backward, double grad_scale) {
+static void diffusion_fill(void *user, int buffer, const batch_ticket *t) {
+  diffusion_job *j = user;
+  emulator_batch_fill(&j->data, &j->batch, buffer, t->items, t->count, t->training, t->step,
+                      train_batch_first(j->spec, t, "train_diffusion"),
+                      train_batch_seed(j->spec, t->training));
+}
+
+static double diffusion_objective(void *user, int buffer, const batch_ticket *t, double grad_scale) {
   diffusion_job *j = user;
   emulator_data *e = &j->data;
-  uint64_t first = train_sample_index(j->spec, step, backward, slot[0]);
-  for (int i = 0; i < count; i++)
-    if (slot[i] != slot[0] + i)
-      lola_die(LOLA_EXIT_RUNTIME, "train_diffusion: batch slots are not contiguous");
-  uint64_t seed = backward ? j->spec->seed : j->spec->seed ^ VALID_SALT;
-  emulator_batch_upload(e, &j->batch, items, count, backward, step, first, seed);
+  const int count = t->count;
+  const bool backward = t->training;
+  const int64_t step = t->step;
+  uint64_t first = train_batch_first(j->spec, t, "train_diffusion"),
+           seed = train_batch_seed(j->spec, backward);
+  emulator_batch_upload(e, &j->batch, buffer, count);
   arena_reset(&j->act);
   nn_mode mode = nn_mode_eval();
   if (backward)
@@ -65,7 +69,7 @@ static void run_train_diffusion(const run_ctx *ctx) {
   train_spec_from_deck(&spec, d, "train_diffusion", ctx->run_dir, dir, (int)sizeof dir);
   diffusion_job j = {.spec = &spec};
   emulator_data *e = &j.data;
-  emulator_data_open(e, d, "train_diffusion", spec.seed);
+  emulator_data_open(e, d, "train_diffusion", spec.seed, spec.prefetch);
 
   denoiser_config cfg = denoiser_config_from_deck(d, "denoiser", e->C, e->label_dim, e->spatial, true);
   j.loss.prior = time_prior_from_deck(d, "denoiser");
@@ -85,7 +89,7 @@ static void run_train_diffusion(const run_ctx *ctx) {
   emulator_buffers_init(&j.batch, e, B, "diffusion batch");
   char *text =
       emulator_train_spec(&spec, d, e, denoiser_model_keys, &j.params, &j.buffers, "train_diffusion");
-  train_objective obj = {.loss = diffusion_objective, .user = &j};
+  train_objective obj = {.fill = diffusion_fill, .loss = diffusion_objective, .user = &j};
   double valid = train_run(&spec, &obj);
   lola_log("train_diffusion: final validation loss %.6g; checkpoints in %s", valid, dir);
 

@@ -23,8 +23,6 @@ static const deck_key train_surrogate_own_keys[] = {
 static const deck_key *const train_surrogate_keys[] = {dataset_keys, surrogate_model_keys,
                                                        train_surrogate_own_keys, NULL};
 
-enum { VALID_SALT = 0x76616c };
-
 typedef struct {
   const train_spec *spec;
   emulator_data data;
@@ -35,23 +33,28 @@ typedef struct {
   float *y, *dy; /* kernels' memory */
 } surrogate_job;
 
-static double surrogate_objective(void *user, const long *items, const long *slot, int count, int64_t step,
-                                  bool backward, double grad_scale) {
+static void surrogate_fill(void *user, int buffer, const batch_ticket *t) {
+  surrogate_job *j = user;
+  emulator_batch_fill(&j->data, &j->batch, buffer, t->items, t->count, t->training, t->step,
+                      train_batch_first(j->spec, t, "train_surrogate"),
+                      train_batch_seed(j->spec, t->training));
+}
+
+static double surrogate_objective(void *user, int buffer, const batch_ticket *t, double grad_scale) {
   surrogate_job *j = user;
   emulator_data *e = &j->data;
-  uint64_t first = train_sample_index(j->spec, step, backward, slot[0]);
-  for (int i = 0; i < count; i++)
-    if (slot[i] != slot[0] + i)
-      lola_die(LOLA_EXIT_RUNTIME, "train_surrogate: batch slots are not contiguous");
-  uint64_t seed = backward ? j->spec->seed : j->spec->seed ^ VALID_SALT;
-  emulator_batch_upload(e, &j->batch, items, count, backward, step, first, seed);
+  const int count = t->count;
+  const bool backward = t->training;
+  uint64_t first = train_batch_first(j->spec, t, "train_surrogate"),
+           seed = train_batch_seed(j->spec, backward);
+  emulator_batch_upload(e, &j->batch, buffer, count);
   const int64_t n = (int64_t)count * e->per_sample;
   const float *x = j->batch.x.dev;
   arena_reset(&j->act);
   nn_mode mode = nn_mode_eval();
   if (backward)
     mode = (nn_mode){.training = true,
-                     .key = {.seed = seed, .purpose = RNG_DROPOUT, .step = (uint32_t)step},
+                     .key = {.seed = seed, .purpose = RNG_DROPOUT, .step = (uint32_t)t->step},
                      .first_sample = first};
   surrogate_forward(&j->model, &j->params, &j->buffers, &j->act, j->y, x, j->batch.mask.dev,
                     e->label_dim ? j->batch.label.dev : NULL, count, e->shape, &mode);
@@ -70,7 +73,7 @@ static void run_train_surrogate(const run_ctx *ctx) {
   train_spec_from_deck(&spec, d, "train_surrogate", ctx->run_dir, dir, (int)sizeof dir);
   surrogate_job j = {.spec = &spec};
   emulator_data *e = &j.data;
-  emulator_data_open(e, d, "train_surrogate", spec.seed);
+  emulator_data_open(e, d, "train_surrogate", spec.seed, spec.prefetch);
 
   surrogate_config cfg = surrogate_config_from_deck(d, "surrogate", e->C, e->label_dim, e->spatial);
   params_init(&j.params, 4096);
@@ -93,7 +96,7 @@ static void run_train_surrogate(const run_ctx *ctx) {
 
   char *text =
       emulator_train_spec(&spec, d, e, surrogate_model_keys, &j.params, &j.buffers, "train_surrogate");
-  train_objective obj = {.loss = surrogate_objective, .user = &j};
+  train_objective obj = {.fill = surrogate_fill, .loss = surrogate_objective, .user = &j};
   double valid = train_run(&spec, &obj);
   lola_log("train_surrogate: final validation MSE %.6g; checkpoints in %s", valid, dir);
 

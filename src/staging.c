@@ -3,21 +3,25 @@
 #include "../kernels/backend.h"
 #include "error.h"
 
-void staged_init(staged *s, size_t floats, const char *what) {
-  s->floats = floats;
-  s->host = k_host_alloc(floats * sizeof(float), what);
-  s->dev = k_backend_on_device() ? k_device_alloc(floats * sizeof(float), what) : s->host;
+void staged_init(staged *s, size_t floats, int buffers, const char *what) {
+  *s = (staged){.floats = floats, .buffers = buffers};
+  for (int b = 0; b < buffers; b++) s->host[b] = k_host_alloc(floats * sizeof(float), what);
+  s->own_dev = k_backend_on_device() ? k_device_alloc(floats * sizeof(float), what) : NULL;
+  s->dev = s->own_dev ? s->own_dev : s->host[0];
 }
 
-void staged_upload(const staged *s, size_t floats) {
-  if (floats > s->floats)
-    lola_die(LOLA_EXIT_RUNTIME, "staging: %zu floats uploaded from a buffer of %zu", floats, s->floats);
-  if (s->dev != s->host) k_upload(s->dev, s->host, floats * sizeof(float));
+void staged_upload(staged *s, int buffer, size_t floats) {
+  if (floats > s->floats || buffer < 0 || buffer >= s->buffers)
+    lola_die(LOLA_EXIT_RUNTIME, "staging: %zu floats uploaded from buffer %d of %zu", floats, buffer,
+             s->floats);
+  if (s->own_dev)
+    k_upload(s->dev, s->host[buffer], floats * sizeof(float));
+  else
+    s->dev = s->host[buffer];
 }
 
 void staged_free(staged *s) {
-  if (s->dev != s->host) k_device_free(s->dev);
-  k_host_free(s->host);
-  s->host = s->dev = NULL;
-  s->floats = 0;
+  if (s->own_dev) k_device_free(s->own_dev);
+  for (int b = 0; b < s->buffers; b++) k_host_free(s->host[b]);
+  *s = (staged){0};
 }

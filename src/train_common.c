@@ -37,6 +37,9 @@ void train_spec_from_deck(train_spec *s, const deck *d, const char *g, const cha
   s->valid_size = group_int(d, g, "valid.epoch_size");
   s->valid_batch_size = group_int(d, g, "valid.batch_size");
   s->resume = deck_bool(d, "run.resume");
+  char key[256];
+  snprintf(key, sizeof key, "%s.train.prefetch", g);
+  s->prefetch = deck_bool(d, key);
 
   char path[256];
   snprintf(path, sizeof path, "%s.optim.betas", g);
@@ -156,4 +159,11 @@ int64_t train_spec_largest_batch(const train_spec *s) {
   int64_t micro = s->batch_size / (s->accumulation * R), valid = s->valid_batch_size / R;
   int64_t b = micro > valid ? micro : valid;
   return b < 1 ? 1 : b;
+}
+
+uint64_t train_batch_first(const train_spec *s, const batch_ticket *t, const char *stage) {
+  for (int i = 0; i < t->count; i++)
+    if (t->slots[i] != t->slots[0] + i)
+      lola_die(LOLA_EXIT_RUNTIME, "%s: batch slots are not contiguous", stage);
+  return t->count ? train_sample_index(s, t->step, t->training, t->slots[0]) : 0;
 }

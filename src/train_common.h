@@ -33,6 +33,8 @@
    .help = "global samples per optimiser step (a multiple of ranks x accumulation)"},                             \
   {.path = g ".train.accumulation", .type = KEY_INT, .fallback = "1", .has_min = true, .min = 1,                  \
    .help = "micro-batches per optimiser step on each rank"},                                                      \
+  {.path = g ".train.prefetch", .type = KEY_BOOL, .fallback = "true",                                             \
+   .help = "read the next batch on a helper thread while this one computes (ranks open the files themselves)"},   \
   {.path = g ".valid.epoch_size", .type = KEY_INT, .fallback = "4096", .has_min = true, .min = 1,                 \
    .help = "validation samples per epoch (a multiple of valid.batch_size)"},                                      \
   {.path = g ".valid.batch_size", .type = KEY_INT, .fallback = "256", .has_min = true, .min = 1,                  \
@@ -101,6 +103,17 @@ void train_fork(const deck *d, const char *g, param_registry *params, param_regi
 /* Global sample index of slot i of a step's batch. */
 static inline uint64_t train_sample_index(const train_spec *s, int64_t step, bool training, long slot) {
   return (uint64_t)(step * (training ? s->batch_size : s->valid_batch_size) + slot);
+}
+
+/* The global sample index of batch t's first sample; dies (naming `stage`)
+ * unless its samples are contiguous in the global batch, as the objectives'
+ * per-sample randomness assumes. */
+uint64_t train_batch_first(const train_spec *s, const batch_ticket *t, const char *stage);
+
+/* The seed of a batch's randomness: validation draws differ from training
+ * draws of the same step number. */
+static inline uint64_t train_batch_seed(const train_spec *s, bool training) {
+  return training ? s->seed : s->seed ^ 0x76616cULL;
 }
 
 #endif

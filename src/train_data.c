@@ -13,9 +13,10 @@ static void alloc_buffers(sample_source *s) {
 }
 
 void source_open_pixels(sample_source *s, const deck *d, const char *split, int steps, int stride,
-                        uint64_t seed) {
+                        uint64_t seed, bool posix) {
   memset(s, 0, sizeof *s);
   dataset_setup_from_deck(&s->setup, d, split, steps, stride, seed);
+  s->setup.spec.posix = posix;
   s->ds = dataset_open(&s->setup.spec);
   dataset_setup_check(&s->setup, d, s->ds);
   if (!s->setup.pre.normalize)
@@ -34,10 +35,11 @@ void source_open_pixels(sample_source *s, const deck *d, const char *split, int 
   alloc_buffers(s);
 }
 
-void source_open_latents(sample_source *s, int nfiles, const char *const *files, int steps, int stride) {
+void source_open_latents(sample_source *s, int nfiles, const char *const *files, int steps, int stride,
+                         bool posix) {
   memset(s, 0, sizeof *s);
   s->latent = true;
-  s->lc = latent_open(nfiles, files, steps, stride, false);
+  s->lc = latent_open(nfiles, files, steps, stride, posix);
   s->L = steps;
   s->C = latent_channels(s->lc);
   s->points = latent_points(s->lc);

@@ -6,7 +6,9 @@
  *    (transforms, then the deck's dataset.stats), or
  *  - a latent cache (src/dataset_latent.h): windows of L latent states, used
  *    as stored (the reference's preprocess = identity).
- * Files are opened collectively with MPI-IO; samples are read independently. */
+ * Files are opened collectively with MPI-IO, or by each process alone with
+ * `posix` (for reads on a helper thread, which may make no MPI call); samples
+ * are read independently. */
 #ifndef LOLA_TRAIN_DATA_H
 #define LOLA_TRAIN_DATA_H
 
@@ -36,9 +38,10 @@ typedef struct {
  * group, split `split`; augmentations keyed by `seed`. The deck must give
  * dataset.stats (training works on normalised fields). */
 void source_open_pixels(sample_source *s, const deck *d, const char *split, int steps, int stride,
-                        uint64_t seed);
+                        uint64_t seed, bool posix);
 /* Latent windows from cache files. */
-void source_open_latents(sample_source *s, int nfiles, const char *const *files, int steps, int stride);
+void source_open_latents(sample_source *s, int nfiles, const char *const *files, int steps, int stride,
+                         bool posix);
 void source_close(sample_source *s);
 
 long source_len(const sample_source *s);

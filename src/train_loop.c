@@ -9,6 +9,7 @@
 
 #include "../io/atomic_file.h"
 #include "../io/metrics_csv.h"
+#include "../kernels/backend.h"
 #include "../kernels/vector.h"
 #include "../parallel/allreduce.h"
 #include "../parallel/grad_sync.h"
@@ -49,40 +50,115 @@ static bool is_frozen(const train_spec *s, const char *name) {
 }
 
 /* safe_gd_step over the trainable parameters only: frozen ones keep their
- * values (no weight decay either) and contribute nothing to the norm. */
-static double optimiser_step(const train_spec *s, adamw_state *st, double lr) {
+ * values (no weight decay either) and contribute nothing to the norm. The
+ * norm, the non-finite check and the counters stay in the kernels' memory
+ * (`state`): nothing here waits for the device. */
+static void optimiser_step(const train_spec *s, k_step_state *state, double lr) {
   param_registry *r = s->params;
   for (int i = 0; i < r->count; i++)
     if (is_frozen(s, r->entries[i].name)) k_fill(params_grad(r, i), 0.0f, r->entries[i].numel);
-  double norm = k_global_norm(r->grads, r->total);
-  if (!isfinite(norm)) {
-    st->skipped++;
-  } else {
-    const adamw_config *o = &s->optim;
-    if (o->grad_clip > 0) {
-      float coef = (float)fmin(1.0, o->grad_clip / (norm + 1e-6));
-      k_scal(r->grads, coef, r->total);
+  k_step_guard(r->grads, r->total, state);
+  const adamw_config *o = &s->optim;
+  for (int i = 0; i < r->count;) { /* one update per run of trainable entries, padding included */
+    if (is_frozen(s, r->entries[i].name)) {
+      i++;
+      continue;
     }
-    st->steps++;
-    for (int i = 0; i < r->count; i++) {
-      const param_entry *e = &r->entries[i];
-      if (is_frozen(s, e->name)) continue;
-      k_adamw_update(r->values + e->offset, r->grads + e->offset, r->m + e->offset, r->v + e->offset,
-                     e->numel, lr, o->beta1, o->beta2, o->eps, o->weight_decay, st->steps);
-    }
+    int end = i + 1;
+    while (end < r->count && !is_frozen(s, r->entries[end].name)) end++;
+    int64_t lo = r->entries[i].offset, hi = end < r->count ? r->entries[end].offset : r->total;
+    k_adamw_guarded(r->values + lo, r->grads + lo, r->m + lo, r->v + lo, hi - lo, state, lr, o->beta1,
+                    o->beta2, o->eps, o->weight_decay, o->grad_clip);
+    i = end;
   }
   params_zero_grad(r);
-  return norm;
 }
 
-static double validate(const train_spec *s, const train_objective *obj, dist_sampler *va, long *idx,
-                       long *slot) {
+/* The step counters as the host keeps them (checkpoints, metrics), and back. */
+static void step_state_upload(k_step_state *dev, const adamw_state *st) {
+  k_step_state h = {.steps = (double)st->steps, .skipped = (double)st->skipped};
+  k_upload(dev, &h, sizeof h);
+}
+
+static k_step_state step_state_download(const k_step_state *dev, adamw_state *st) {
+  k_step_state h;
+  k_download(&h, dev, sizeof h);
+  st->steps = (int64_t)h.steps;
+  st->skipped = (int64_t)h.skipped;
+  return h;
+}
+
+/* The order in which the loop takes its batches: the micro-batches of each
+ * step, and after each epoch's last step the validation batches. */
+typedef struct {
+  const train_spec *s;
+  dist_sampler tr, va;
+  int64_t micro, steps_per_epoch, valid_batches;
+  double waited; /* seconds spent waiting for batches */
+} batch_plan;
+
+/* Items and slots of the batch t names. */
+static void plan_items(batch_plan *p, batch_ticket *t) {
+  if (!t->training) {
+    dist_sampler_step(&p->va, (long)t->step, t->items, t->slots);
+    t->count = (int)p->va.local_batch;
+    return;
+  }
+  dist_sampler_step(&p->tr, (long)t->step, t->items, t->slots);
+  size_t off = (size_t)(t->part * p->micro), n = (size_t)p->micro;
+  memmove(t->items, t->items + off, sizeof(long) * n);
+  memmove(t->slots, t->slots + off, sizeof(long) * n);
+  t->count = (int)p->micro;
+}
+
+static void plan_training(batch_plan *p, batch_ticket *t, int64_t step, int64_t part) {
+  t->training = true, t->step = step, t->part = part, t->after = 0;
+  plan_items(p, t);
+}
+
+static void plan_validation(batch_plan *p, batch_ticket *t, int64_t k, int64_t after) {
+  t->training = false, t->step = k, t->part = 0, t->after = after;
+  plan_items(p, t);
+}
+
+/* The batch after t into n; false when t is the run's last. */
+static bool plan_next(batch_plan *p, const batch_ticket *t, batch_ticket *n) {
+  if (t->training && t->part + 1 < p->s->accumulation) {
+    plan_training(p, n, t->step, t->part + 1);
+  } else if (t->training) {
+    int64_t done = t->step + 1;
+    if (done % p->steps_per_epoch == 0)
+      plan_validation(p, n, 0, done);
+    else
+      plan_training(p, n, done, 0);
+  } else if (t->step + 1 < p->valid_batches) {
+    plan_validation(p, n, t->step + 1, t->after);
+  } else if (t->after / p->steps_per_epoch < p->s->epochs) {
+    plan_training(p, n, t->after, 0);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/* obj->loss of batch `want`, taken from the prefetcher, which then starts on
+ * the batch after it. */
+static double batch_loss(batch_plan *p, batch_prefetch *pf, const train_objective *obj,
+                         const batch_ticket *want, batch_ticket *next, double grad_scale) {
+  bool more = plan_next(p, want, next);
+  double t0 = wall_time();
+  int b = prefetch_take(pf, want, more ? next : NULL);
+  p->waited += wall_time() - t0;
+  return obj->loss(obj->user, b, want, grad_scale);
+}
+
+static double validate(batch_plan *p, batch_prefetch *pf, const train_objective *obj, batch_ticket *want,
+                       batch_ticket *next, int64_t after) {
   double sums[2] = {0, 0}; /* loss · samples, samples */
-  long local = va->local_batch;
-  for (long k = 0; k < s->valid_size / s->valid_batch_size; k++) {
-    dist_sampler_step(va, k, idx, slot);
-    sums[0] += obj->loss(obj->user, idx, slot, (int)local, k, false, 0) * (double)local;
-    sums[1] += (double)local;
+  for (int64_t k = 0; k < p->valid_batches; k++) {
+    plan_validation(p, want, k, after);
+    sums[0] += batch_loss(p, pf, obj, want, next, 0) * (double)want->count;
+    sums[1] += (double)want->count;
   }
   allreduce_sum_doubles(sums, 2);
   return sums[0] / sums[1];
@@ -129,12 +205,22 @@ double train_run(const train_spec *s, const train_objective *obj) {
       unlink(csv); /* a fresh start: rows of an earlier attempt are not ours */
   }
 
-  dist_sampler tr, va;
-  dist_sampler_init(&tr, s->train_len, s->batch_size, s->seed, true, rank, R);
-  dist_sampler_init(&va, s->valid_len, s->valid_batch_size, s->seed ^ 0x76616c6964ULL, true, rank, R);
-  long local = tr.local_batch > va.local_batch ? tr.local_batch : va.local_batch;
-  long *idx = lola_malloc(sizeof(long) * (size_t)local, "batch indices");
-  long *slot = lola_malloc(sizeof(long) * (size_t)local, "batch slots");
+  batch_plan plan = {.s = s,
+                     .micro = micro,
+                     .steps_per_epoch = steps_per_epoch,
+                     .valid_batches = s->valid_size / s->valid_batch_size};
+  dist_sampler_init(&plan.tr, s->train_len, s->batch_size, s->seed, true, rank, R);
+  dist_sampler_init(&plan.va, s->valid_len, s->valid_batch_size, s->seed ^ 0x76616c6964ULL, true, rank, R);
+  long local = plan.tr.local_batch > plan.va.local_batch ? plan.tr.local_batch : plan.va.local_batch;
+  batch_ticket want = {0}, next = {0};
+  batch_ticket *tickets[2] = {&want, &next};
+  for (int k = 0; k < 2; k++) {
+    tickets[k]->items = lola_malloc(sizeof(long) * (size_t)local, "batch indices");
+    tickets[k]->slots = lola_malloc(sizeof(long) * (size_t)local, "batch slots");
+  }
+  batch_prefetch pf;
+  prefetch_init(&pf, obj->fill, obj->user, local, s->prefetch);
+  k_step_state *state = k_device_alloc(sizeof *state, "optimiser step state");
   grad_sync *sync = lola_calloc(1, sizeof *sync, "gradient all-reduce state");
 
   double valid = NAN;
@@ -144,23 +230,23 @@ double train_run(const train_spec *s, const train_objective *obj) {
   double session_start = wall_time(), elapsed_before = c.elapsed;
   for (int64_t epoch = c.epoch; epoch < s->epochs; epoch++) {
     double lr = s->optim.lr * lr_factor(s->schedule, epoch, s->epochs, s->warmup);
-    double epoch_start = wall_time(), loss_sum = 0, norm_sum = 0;
+    double epoch_start = wall_time(), loss_sum = 0;
+    plan.waited = 0;
     int64_t skipped_before = c.opt.skipped;
+    step_state_upload(state, &c.opt);
     for (int64_t i = 0; i < steps_per_epoch; i++) {
-      dist_sampler_step(&tr, (long)c.step, idx, slot);
       double loss = 0;
       for (int64_t j = 0; j < s->accumulation; j++) {
         /* the last micro-batch's backward starts the all-reduce of each finished block */
         if (j == s->accumulation - 1) grad_sync_listen(sync, s->params);
-        loss += obj->loss(obj->user, idx + j * micro, slot + j * micro, (int)micro, c.step, true,
-                          1.0 / (double)s->accumulation);
+        plan_training(&plan, &want, c.step, j);
+        loss += batch_loss(&plan, &pf, obj, &want, &next, 1.0 / (double)s->accumulation);
       }
       loss /= (double)s->accumulation * R;
       allreduce_sum_doubles(&loss, 1);
       grad_sync_finish(sync, s->params);
-      double norm = optimiser_step(s, &c.opt, lr);
+      optimiser_step(s, state, lr);
       loss_sum += loss;
-      norm_sum += isfinite(norm) ? norm : 0;
       c.step++;
       c.samples += s->batch_size;
       char extra[160];
@@ -168,7 +254,8 @@ double train_run(const train_spec *s, const train_objective *obj) {
                (long long)s->epochs, loss, lr);
       progress_update(&p, (epoch - first_epoch) * steps_per_epoch + i + 1, extra);
     }
-    valid = validate(s, obj, &va, idx, slot);
+    double norm_sum = step_state_download(state, &c.opt).norm_sum;
+    valid = validate(&plan, &pf, obj, &want, &next, c.step);
     double took = wall_time() - epoch_start;
     c.epoch = epoch + 1;
     c.elapsed = elapsed_before + (wall_time() - session_start);
@@ -179,24 +266,29 @@ double train_run(const train_spec *s, const train_objective *obj) {
       }
       checkpoint_save(s->dir, "last", s->params, s->buffers, &c, s->deck_text);
       char row[512];
-      snprintf(row, sizeof row, "%lld,%lld,%lld,%.9g,%.9g,%.9g,%lld,%.9g,%.6g,%.3f", (long long)c.epoch,
+      snprintf(row, sizeof row, "%lld,%lld,%lld,%.9g,%.9g,%.9g,%lld,%.9g,%.6g,%.3f,%.3f", (long long)c.epoch,
                (long long)c.step, (long long)c.samples, loss_sum / (double)steps_per_epoch, valid,
                norm_sum / (double)steps_per_epoch, (long long)(c.opt.skipped - skipped_before), lr,
-               (double)s->epoch_size / took, c.elapsed);
-      metrics_append(
-          csv, "epoch,step,samples,train_loss,valid_loss,grad_norm,skipped,lr,samples_per_s,elapsed", row);
+               (double)s->epoch_size / took, c.elapsed, plan.waited);
+      metrics_append(csv,
+                     "epoch,step,samples,train_loss,valid_loss,grad_norm,skipped,lr,samples_per_s,elapsed,"
+                     "data_wait_s",
+                     row);
     }
     MPI_Bcast(&c.best_valid, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     MPI_Barrier(MPI_COMM_WORLD);
-    lola_log("%s: epoch %lld/%lld train %.5g valid %.5g (%.3g samples/s)", s->stage, (long long)c.epoch,
-             (long long)s->epochs, loss_sum / (double)steps_per_epoch, valid, (double)s->epoch_size / took);
+    lola_log(
+        "%s: epoch %lld/%lld train %.5g valid %.5g (%.3g samples/s, %.0f%% of the epoch waiting for data)",
+        s->stage, (long long)c.epoch, (long long)s->epochs, loss_sum / (double)steps_per_epoch, valid,
+        (double)s->epoch_size / took, 100.0 * plan.waited / took);
   }
   progress_end(&p, p.total, NULL);
-  if (isnan(valid)) valid = validate(s, obj, &va, idx, slot); /* resumed a finished run */
-  free(idx);
-  free(slot);
+  if (isnan(valid)) valid = validate(&plan, &pf, obj, &want, &next, c.step); /* resumed a finished run */
+  prefetch_free(&pf);
+  k_device_free(state);
+  for (int k = 0; k < 2; k++) free(tickets[k]->items), free(tickets[k]->slots);
   free(sync);
-  dist_sampler_free(&tr);
-  dist_sampler_free(&va);
+  dist_sampler_free(&plan.tr);
+  dist_sampler_free(&plan.va);
   return valid;
 }

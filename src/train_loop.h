@@ -9,7 +9,9 @@
  *   non-finite norm and applied (AdamW, learning rate scheduled per epoch);
  *   validation on `valid_size` samples every epoch; the checkpoint "last" (and
  *   "best" when the validation loss improves) and a metrics row every epoch;
- *   a progress line on rank 0.
+ *   a progress line on rank 0. With spec->prefetch, each batch (micro-batches,
+ *   validation batches alike) is read on a helper thread while the one
+ *   before it computes.
  *
  * The union of a step's samples over ranks is the batch one rank would draw,
  * and every random number a sample sees is keyed by (seed, purpose, step,
@@ -22,16 +24,21 @@
 #include <stdint.h>
 
 #include "../kernels/optim.h"
+#include "batch_prefetch.h"
 #include "tensor.h"
 
 typedef struct {
-  /* Mean loss over `count` samples (dataset indices `items`); when `backward`,
-   * also accumulate the gradient of grad_scale · that loss into the registry's
-   * grads. `step` and `global_slot[i]` (the sample's position in the global
-   * batch: its sample index is step · batch_size + global_slot[i]) key the
-   * sample's randomness. Validation calls it with backward = false. */
-  double (*loss)(void *user, const long *items, const long *global_slot, int count, int64_t step,
-                 bool backward, double grad_scale);
+  /* Read batch `t` into host buffer `buffer` (0 or 1): t->count samples, the
+   * dataset indices t->items, positions in the global batch t->slots (sample
+   * i's index is t->step · batch_size + t->slots[i] in training); t->step and
+   * the sample index key the sample's randomness. Runs on the prefetch thread
+   * (src/batch_prefetch.h) while the previous batch computes: no MPI, and no
+   * state shared with `loss`. */
+  void (*fill)(void *user, int buffer, const batch_ticket *t);
+  /* Mean loss over the batch `t` held in host buffer `buffer`; when
+   * t->training, also accumulate the gradient of grad_scale · that loss into
+   * the registry's grads. */
+  double (*loss)(void *user, int buffer, const batch_ticket *t, double grad_scale);
   void *user;
 } train_objective;
 
@@ -53,6 +60,7 @@ typedef struct {
   long train_len, valid_len; /* dataset windows */
   uint64_t seed;
   bool resume;
+  bool prefetch; /* fill the next batch on a helper thread */
 } train_spec;
 
 /* Collective. Validates divisibility (deck errors name the train.* keys),

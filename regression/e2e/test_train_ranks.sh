@@ -18,12 +18,15 @@ for s in train_ae train_surrogate train_diffusion; do
 done
 # The GPU code path without a GPU: on the emulated device (run.device=emulated)
 # the training stages keep every array out of the host's reach and give,
-# bit for bit, the CPU's weights and optimiser state with the same ranks.
-expect "pipeline on 2 ranks, emulated device" 0 "train_diffusion: kernels on the emulated backend" -- \
-  $(pipeline_cmd $E2E_TMP/emu 2 run.device=emulated)
+# bit for bit, the CPU's weights and optimiser state with the same ranks. This
+# run also reads each batch when it is needed, where the others prefetch it on
+# a helper thread (train.prefetch): that must not change a bit either.
+expect "pipeline on 2 ranks, emulated device, no prefetch" 0 "train_diffusion: kernels on the emulated backend" -- \
+  $(pipeline_cmd $E2E_TMP/emu 2 run.device=emulated train_ae.train.prefetch=false \
+    train_surrogate.train.prefetch=false train_diffusion.train.prefetch=false)
 for s in train_ae train_surrogate train_diffusion; do
   for f in model optimizer; do
-    same_weights "$s $f: emulated device = cpu (2 ranks)" $E2E_TMP/r2/$s/last/$f.safetensors \
+    same_weights "$s $f: emulated device without prefetch = cpu with (2 ranks)" $E2E_TMP/r2/$s/last/$f.safetensors \
       $E2E_TMP/emu/$s/last/$f.safetensors 0
   done
 done

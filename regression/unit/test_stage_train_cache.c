@@ -51,7 +51,7 @@ static void roundtrip(void) {
   /* Windows of 2 states 2 apart: starts 0 and 1 of each trajectory. */
   const char *files[1] = {path};
   sample_source s;
-  source_open_latents(&s, 1, files, 2, 2);
+  source_open_latents(&s, 1, files, 2, 2, true);
   CHECK(source_len(&s) == N * 2 && s.C == C && s.points == H * W && s.label_dim == D);
   float x[C * 2 * H * W], lab[D];
   bool all = true;

@@ -38,7 +38,7 @@ TEST(stage_train_data_pixels_channel_first_and_normalised) {
   well_fixture_tree(dir, T, NX, NY);
   deck *d = fixture_deck(dir, "[]");
   sample_source s;
-  source_open_pixels(&s, d, "train", 2, 2, 0);
+  source_open_pixels(&s, d, "train", 2, 2, 0, false);
   /* a.hdf5: 2 trajectories x 2 starts, then b.hdf5: 3 x 2 */
   CHECK(source_len(&s) == 10 && s.C == 2 && s.L == 2 && s.points == P);
   float *x = malloc(sizeof(float) * (size_t)source_sample_floats(&s));
@@ -70,7 +70,7 @@ TEST(stage_train_data_augmentation_is_keyed_by_step_and_sample) {
   well_fixture_tree(dir, T, NX, NY);
   deck *d = fixture_deck(dir, "[\"random_axis_flip\", \"random_axis_permute\"]");
   sample_source s;
-  source_open_pixels(&s, d, "train", 1, 1, 42);
+  source_open_pixels(&s, d, "train", 1, 1, 42, true);
   const long n = source_sample_floats(&s);
   float *a = malloc(sizeof(float) * (size_t)n), *b = malloc(sizeof(float) * (size_t)n);
   float *plain = malloc(sizeof(float) * (size_t)n);

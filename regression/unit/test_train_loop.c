@@ -1,7 +1,9 @@
 /* The common training loop on a toy least-squares model: convergence, N ranks
  * against a serial reference, exact resume, frozen parameters, skipped steps,
- * and the divisibility and resume errors. */
+ * the divisibility and resume errors, and batches prefetched on the helper
+ * thread in the order the loop takes them, with the weights of a run without. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +16,21 @@
 #include "../../src/train_loop.h"
 #include "harness.h"
 
-enum { D = 4, N_TRAIN = 96, N_VALID = 24 };
+enum { D = 4, N_TRAIN = 96, N_VALID = 24, MAX_BATCH = 64, MAX_LOG = 512 };
 
 typedef struct {
   param_registry reg;
   int nan_at_step; /* -1: never */
   int die_at_step; /* -1: never; else a simulated crash (lola_die) there */
+  /* the batch buffers the loop fills: x, y and the ticket each holds */
+  float x[2][MAX_BATCH][D], y[2][MAX_BATCH];
+  batch_ticket held[2];
+  long held_items[2][MAX_BATCH];
+  /* what happened: each fill's batch and whether the helper thread did it,
+   * each loss's batch and whether its buffer held it */
+  pthread_t main_thread;
+  int fills, fills_off_main, losses, losses_mismatched;
+  batch_ticket fill_log[MAX_LOG], loss_log[MAX_LOG];
 } toy;
 
 /* Item i: x uniform in (-1, 1)^D, y = 0.5 + sum_k (k + 1) x_k / 4. */
@@ -34,19 +45,34 @@ static void item(long i, float *x, float *y) {
   *y = (float)t;
 }
 
-static double toy_loss(void *user, const long *items, const long *slot, int count, int64_t step,
-                       bool backward, double scale) {
-  (void)slot;
+static void toy_fill(void *user, int buffer, const batch_ticket *b) {
   toy *t = user;
+  for (int s = 0; s < b->count; s++) item(b->items[s], t->x[buffer][s], &t->y[buffer][s]);
+  t->held[buffer] = *b;
+  memcpy(t->held_items[buffer], b->items, sizeof(long) * (size_t)b->count);
+  if (t->fills < MAX_LOG) t->fill_log[t->fills] = *b;
+  t->fills++;
+  if (!pthread_equal(pthread_self(), t->main_thread)) t->fills_off_main++;
+}
+
+static double toy_loss(void *user, int buffer, const batch_ticket *b, double scale) {
+  toy *t = user;
+  const bool backward = b->training;
+  const int64_t step = b->step;
+  const int count = b->count;
+  if (!ticket_same(&t->held[buffer], b) ||
+      memcmp(t->held_items[buffer], b->items, sizeof(long) * (size_t)count) != 0)
+    t->losses_mismatched++;
+  if (t->losses < MAX_LOG) t->loss_log[t->losses] = *b;
+  t->losses++;
   if (backward && step == t->die_at_step)
     lola_die(LOLA_EXIT_RUNTIME, "simulated crash at step %lld", (long long)step);
-  float *w = params_value(&t->reg, 0), *b = params_value(&t->reg, 1);
+  float *w = params_value(&t->reg, 0), *bias = params_value(&t->reg, 1);
   float *gw = params_grad(&t->reg, 0), *gb = params_grad(&t->reg, 1);
   double sum = 0;
   for (int s = 0; s < count; s++) {
-    float x[D], y;
-    item(items[s], x, &y);
-    double r = b[0] - y;
+    const float *x = t->x[buffer][s];
+    double r = bias[0] - t->y[buffer][s];
     for (int k = 0; k < D; k++) r += w[k] * x[k];
     sum += r * r;
     if (backward) {
@@ -59,6 +85,14 @@ static double toy_loss(void *user, const long *items, const long *slot, int coun
   return sum / count;
 }
 
+/* The serial reference's loss: the items read here, on the calling thread. */
+static void toy_direct_step(toy *t, const long *items, const long *slots, int count, int64_t step) {
+  batch_ticket b = {
+      .training = true, .step = step, .count = count, .items = (long *)items, .slots = (long *)slots};
+  toy_fill(t, 0, &b);
+  toy_loss(t, 0, &b, 1.0);
+}
+
 static void toy_init(toy *t) {
   params_init(&t->reg, 4);
   int64_t dw[] = {D}, db[] = {1};
@@ -67,6 +101,9 @@ static void toy_init(toy *t) {
   params_finalize(&t->reg);
   t->nan_at_step = -1;
   t->die_at_step = -1;
+  t->main_thread = pthread_self();
+  t->fills = t->fills_off_main = t->losses = t->losses_mismatched = 0;
+  t->held[0].count = t->held[1].count = -1;
 }
 
 static train_spec toy_spec(toy *t, const char *dir, int64_t epochs) {
@@ -88,6 +125,7 @@ static train_spec toy_spec(toy *t, const char *dir, int64_t epochs) {
       .train_len = N_TRAIN,
       .valid_len = N_VALID,
       .seed = 3,
+      .prefetch = true,
   };
   return s;
 }
@@ -100,7 +138,9 @@ static const char *scratch(const char *name) {
   return p;
 }
 
-static train_objective objective(toy *t) { return (train_objective){.loss = toy_loss, .user = t}; }
+static train_objective objective(toy *t) {
+  return (train_objective){.fill = toy_fill, .loss = toy_loss, .user = t};
+}
 
 TEST(train_loop_converges_and_writes_metrics_and_checkpoints) {
   toy t;
@@ -143,6 +183,7 @@ TEST(train_loop_resume_gives_the_uninterrupted_weights) {
     b.die_at_step = crash_step;
     train_spec sb = toy_spec(&b, scratch("interrupted"), 4);
     sb.resume = crash_step > 10;
+    sb.prefetch = false; /* the trapped crash leaves train_run by longjmp: no helper may outlive it */
     train_objective ob = objective(&b);
     lola_error_trap trap;
     CHECK(EXPECT_DIE(trap, LOLA_EXIT_RUNTIME, train_run(&sb, &ob)));
@@ -233,7 +274,7 @@ static void serial_reference(toy *t, const train_spec *s) {
     double lr = s->optim.lr * lr_factor(s->schedule, e, s->epochs, s->warmup);
     for (int64_t i = 0; i < steps_per_epoch; i++) {
       dist_sampler_step(&tr, (long)(e * steps_per_epoch + i), idx, slot);
-      toy_loss(t, idx, slot, (int)s->batch_size, e * steps_per_epoch + i, true, 1.0);
+      toy_direct_step(t, idx, slot, (int)s->batch_size, e * steps_per_epoch + i);
       k_adamw_safe_step(&s->optim, &st, lr / s->optim.lr, t->reg.values, t->reg.grads, t->reg.m, t->reg.v,
                         t->reg.total);
     }
@@ -259,3 +300,41 @@ static void ranks_follow_serial(void) {
 TEST(train_loop_one_rank_follows_the_serial_reference) { ranks_follow_serial(); }
 TEST_RANKS(train_loop_two_ranks_follow_the_serial_reference, 2) { ranks_follow_serial(); }
 TEST_RANKS(train_loop_three_ranks_follow_the_serial_reference, 3) { ranks_follow_serial(); }
+
+/* Every batch the loop computes on is the one it asked for; with prefetch the
+ * helper thread fills all but the first, in the loop's order (micro-batches,
+ * then the validation batches after each epoch), and the weights are those of
+ * a run that fills every batch itself. */
+static void prefetch_matches_direct(void) {
+  toy a, b;
+  toy_init(&a);
+  toy_init(&b);
+  train_spec sa = toy_spec(&a, scratch("prefetch_on"), 3);
+  train_spec sb = toy_spec(&b, scratch("prefetch_off"), 3);
+  sb.prefetch = false;
+  train_objective oa = objective(&a), ob = objective(&b);
+  train_run(&sa, &oa);
+  train_run(&sb, &ob);
+  CHECK(memcmp(a.reg.values, b.reg.values, sizeof(float) * (size_t)a.reg.total) == 0);
+  CHECK(memcmp(a.reg.v, b.reg.v, sizeof(float) * (size_t)a.reg.total) == 0);
+  /* 3 epochs x 4 steps x 2 micro-batches + 3 x 4 validation batches */
+  const int R = comm_size(), expected = 3 * 4 * 2 + 3 * (24 / 6);
+  CHECK(a.losses == expected && b.losses == expected);
+  CHECK(a.losses_mismatched == 0 && b.losses_mismatched == 0);
+  CHECK(a.fills == expected && b.fills == expected);
+  CHECK(b.fills_off_main == 0);
+  CHECK(a.fills_off_main == expected - 1);
+  for (int k = 0; k < expected; k++) {
+    CHECK(ticket_same(&a.fill_log[k], &a.loss_log[k]));
+    CHECK(ticket_same(&a.loss_log[k], &b.loss_log[k]));
+  }
+  /* the order: step 0 micro 0 and 1, ..., then validation 0..3 after 4 steps */
+  CHECK(a.loss_log[1].training && a.loss_log[1].step == 0 && a.loss_log[1].part == 1);
+  CHECK(a.loss_log[8].training == false && a.loss_log[8].step == 0 && a.loss_log[8].after == 4);
+  CHECK(a.loss_log[12].training && a.loss_log[12].step == 4 && a.loss_log[12].part == 0);
+  CHECK(a.loss_log[0].count == (int)(12 / (2 * R)) && a.loss_log[8].count == 6 / R);
+}
+
+TEST(train_loop_prefetch_matches_direct_reads) { prefetch_matches_direct(); }
+TEST_RANKS(train_loop_prefetch_matches_direct_reads_2ranks, 2) { prefetch_matches_direct(); }
+TEST_RANKS(train_loop_prefetch_matches_direct_reads_3ranks, 3) { prefetch_matches_direct(); }
