@@ -40,6 +40,20 @@ void nccl_allreduce_mean_async(float *buf, int64_t n) {
   }
 }
 
+void nccl_allgatherv_async(float *buf, const int64_t *lo, const int64_t *n) {
+  nccl_init_once();
+  kc_comm_wait_compute();
+  cudaStream_t stream = (cudaStream_t)kc_comm_stream_handle();
+  nccl_check(ncclGroupStart(), "group start");
+  for (int r = 0; r < comm_size(); r++)
+    for (int64_t off = 0; off < n[r]; off += NCCL_CHUNK) {
+      size_t count = (size_t)(n[r] - off < NCCL_CHUNK ? n[r] - off : NCCL_CHUNK);
+      float *at = buf + lo[r] + off;
+      nccl_check(ncclBroadcast(at, at, count, ncclFloat, r, world, stream), "broadcast");
+    }
+  nccl_check(ncclGroupEnd(), "group end");
+}
+
 void nccl_join(void) { kc_compute_wait_comm(); }
 
 void nccl_finalize(void) {
@@ -53,6 +67,11 @@ void nccl_finalize(void) {
 void nccl_allreduce_mean_async(float *buf, int64_t n) {
   (void)buf, (void)n;
   lola_die(LOLA_EXIT_RUNTIME, "NCCL all-reduce requested in a build without CUDA");
+}
+
+void nccl_allgatherv_async(float *buf, const int64_t *lo, const int64_t *n) {
+  (void)buf, (void)lo, (void)n;
+  lola_die(LOLA_EXIT_RUNTIME, "NCCL all-gather requested in a build without CUDA");
 }
 
 void nccl_join(void) {}

@@ -10,6 +10,10 @@
  * stream after every kernel queued so far, so the backward goes on meanwhile;
  * nccl_join makes later kernels wait for it. */
 void nccl_allreduce_mean_async(float *buf, int64_t n);
+/* buf[lo[r], lo[r] + n[r]) from rank r to every rank, for each rank r (an
+ * all-gather of unequal shares, as grouped in-place broadcasts), on the
+ * communication stream after every kernel queued so far. */
+void nccl_allgatherv_async(float *buf, const int64_t *lo, const int64_t *n);
 void nccl_join(void);
 /* Destroy the communicator (before MPI_Finalize); nothing when none was made. */
 void nccl_finalize(void);

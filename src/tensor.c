@@ -214,37 +214,85 @@ void params_to_device(param_registry *r) {
 }
 
 float *params_host(const param_registry *r, int which) {
-  if (r->on_device) return r->host[which];
+  if (r->on_device || (r->sharded && (which == PARAM_M || which == PARAM_V))) return r->host[which];
   float *arrays[4] = {r->values, r->grads, r->m, r->v};
   return arrays[which];
 }
 
+/* The kernels' moments and the host's, both ways: the shard when sharded. */
+static void moments_upload(const param_registry *r) {
+  if (r->sharded) {
+    size_t bytes = (size_t)(r->shard_hi - r->shard_lo) * sizeof(float);
+    if (bytes == 0) return;
+    k_upload(r->m, r->host[PARAM_M] + r->shard_lo, bytes);
+    k_upload(r->v, r->host[PARAM_V] + r->shard_lo, bytes);
+  } else if (r->on_device) {
+    size_t bytes = (size_t)(r->total > 0 ? r->total : 1) * sizeof(float);
+    k_upload(r->m, r->host[PARAM_M], bytes);
+    k_upload(r->v, r->host[PARAM_V], bytes);
+  }
+}
+
+static void moments_download(const param_registry *r) {
+  if (r->sharded) {
+    size_t bytes = (size_t)(r->shard_hi - r->shard_lo) * sizeof(float);
+    if (bytes == 0) return;
+    k_download(r->host[PARAM_M] + r->shard_lo, r->m, bytes);
+    k_download(r->host[PARAM_V] + r->shard_lo, r->v, bytes);
+  } else if (r->on_device) {
+    size_t bytes = (size_t)(r->total > 0 ? r->total : 1) * sizeof(float);
+    k_download(r->host[PARAM_M], r->m, bytes);
+    k_download(r->host[PARAM_V], r->v, bytes);
+  }
+}
+
 void params_upload(const param_registry *r) {
-  if (!r->on_device) return;
-  size_t bytes = (size_t)(r->total > 0 ? r->total : 1) * sizeof(float);
-  k_upload(r->values, r->host[0], bytes);
-  k_upload(r->m, r->host[2], bytes);
-  k_upload(r->v, r->host[3], bytes);
+  if (r->on_device)
+    k_upload(r->values, r->host[PARAM_VALUES], (size_t)(r->total > 0 ? r->total : 1) * sizeof(float));
+  moments_upload(r);
 }
 
 float *params_download(const param_registry *r) {
+  moments_download(r);
   if (!r->on_device) return r->values;
-  size_t bytes = (size_t)(r->total > 0 ? r->total : 1) * sizeof(float);
-  k_download(r->host[0], r->values, bytes);
-  k_download(r->host[2], r->m, bytes);
-  k_download(r->host[3], r->v, bytes);
-  return r->host[0];
+  k_download(r->host[PARAM_VALUES], r->values, (size_t)(r->total > 0 ? r->total : 1) * sizeof(float));
+  return r->host[PARAM_VALUES];
+}
+
+void params_shard_moments(param_registry *r, int64_t lo, int64_t hi) {
+  if (!r->finalized || r->sharded || lo < 0 || hi < lo || hi > r->total)
+    lola_die(LOLA_EXIT_RUNTIME, "params_shard_moments: shard [%lld, %lld) of %lld floats", (long long)lo,
+             (long long)hi, (long long)r->total);
+  float *full[2] = {r->m, r->v};
+  if (r->on_device) moments_download(r); /* current moments into host[M], host[V] */
+  size_t bytes = (size_t)(hi - lo > 0 ? hi - lo : 1) * sizeof(float);
+  float **kernels_side[2] = {&r->m, &r->v};
+  for (int k = 0; k < 2; k++) {
+    if (r->on_device) {
+      k_device_free(full[k]);
+      *kernels_side[k] = k_device_alloc(bytes, "optimiser moments (shard)");
+    } else {
+      r->host[PARAM_M + k] = full[k]; /* the full host arrays stay, for checkpoints */
+      *kernels_side[k] = lola_calloc(1, bytes, "optimiser moments (shard)");
+    }
+  }
+  r->sharded = true;
+  r->shard_lo = lo;
+  r->shard_hi = hi;
+  moments_upload(r);
 }
 
 void params_free(param_registry *r) {
   free(r->entries);
   float *arrays[4] = {r->values, r->grads, r->m, r->v};
   for (int i = 0; i < 4; i++) {
+    bool moment = i == PARAM_M || i == PARAM_V;
     if (r->on_device) {
       k_device_free(arrays[i]);
       free(r->host[i]);
     } else {
       free(arrays[i]);
+      if (r->sharded && moment) free(r->host[i]);
     }
   }
   memset(r, 0, sizeof *r);

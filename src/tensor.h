@@ -86,6 +86,12 @@ typedef struct {
   float *values, *grads, *m, *v; /* where the kernels read them: the device once on it */
   bool on_device;
   float *host[4]; /* on the device: the host arrays of values, grads, m, v (for checkpoints) */
+  /* ZeRO-1 (params_shard_moments): the kernels' m and v hold only the floats
+   * [shard_lo, shard_hi) of the moments, m[i - shard_lo]; the full moments
+   * are the host arrays host[PARAM_M], host[PARAM_V], read and written by
+   * checkpoints. */
+  bool sharded;
+  int64_t shard_lo, shard_hi;
   /* Told when a backward pass has finished the gradients of a contiguous run
    * of parameters (params_grads_final), so that their all-reduce can start
    * while the backward goes on; NULL when nobody listens. */
@@ -112,11 +118,17 @@ void params_grads_final(const param_registry *r, int first, int end);
  * are initialised (or loaded) on the host first. */
 void params_to_device(param_registry *r);
 /* Copy the device values and moments back into the host arrays (r->host) and
- * return the host values; on the host already, r->values. */
+ * return the host values; on the host already, r->values. Sharded moments:
+ * this rank's share only (params_gather_moments brings the rest). */
 float *params_download(const param_registry *r);
 /* Copy the host values and moments onto the device (after a checkpoint was
- * read into the host arrays); nothing happens on the host. */
+ * read into the host arrays); nothing happens on the host. Sharded moments:
+ * this rank's share of the host arrays into the kernels' shard. */
 void params_upload(const param_registry *r);
+/* ZeRO-1: from now on the kernels keep only the moments [lo, hi) (taken from
+ * the current ones); the full moments stay in host arrays. Call after
+ * params_to_device. */
+void params_shard_moments(param_registry *r, int64_t lo, int64_t hi);
 /* The host array of the values, gradients or moments, where checkpoints are
  * read and written (the arrays themselves on the host; on the device, the
  * host copies, current after params_download). */

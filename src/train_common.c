@@ -40,6 +40,8 @@ void train_spec_from_deck(train_spec *s, const deck *d, const char *g, const cha
   char key[256];
   snprintf(key, sizeof key, "%s.train.prefetch", g);
   s->prefetch = deck_bool(d, key);
+  snprintf(key, sizeof key, "%s.train.shard_optimizer", g);
+  s->shard_optimizer = deck_bool(d, key);
 
   char path[256];
   snprintf(path, sizeof path, "%s.optim.betas", g);

@@ -15,6 +15,7 @@
 #include "../parallel/grad_sync.h"
 #include "../parallel/comm.h"
 #include "../parallel/sampler.h"
+#include "../parallel/shard.h"
 #include "checkpoint.h"
 #include "error.h"
 #include "log.h"
@@ -59,6 +60,8 @@ static void optimiser_step(const train_spec *s, k_step_state *state, double lr) 
     if (is_frozen(s, r->entries[i].name)) k_fill(params_grad(r, i), 0.0f, r->entries[i].numel);
   k_step_guard(r->grads, r->total, state);
   const adamw_config *o = &s->optim;
+  /* the weights whose moments this rank keeps: all, or its share (ZeRO-1) */
+  const int64_t own_lo = r->sharded ? r->shard_lo : 0, own_hi = r->sharded ? r->shard_hi : r->total;
   for (int i = 0; i < r->count;) { /* one update per run of trainable entries, padding included */
     if (is_frozen(s, r->entries[i].name)) {
       i++;
@@ -67,11 +70,42 @@ static void optimiser_step(const train_spec *s, k_step_state *state, double lr) 
     int end = i + 1;
     while (end < r->count && !is_frozen(s, r->entries[end].name)) end++;
     int64_t lo = r->entries[i].offset, hi = end < r->count ? r->entries[end].offset : r->total;
-    k_adamw_guarded(r->values + lo, r->grads + lo, r->m + lo, r->v + lo, hi - lo, state, lr, o->beta1,
-                    o->beta2, o->eps, o->weight_decay, o->grad_clip);
+    lo = lo > own_lo ? lo : own_lo;
+    hi = hi < own_hi ? hi : own_hi;
+    if (hi > lo)
+      k_adamw_guarded(r->values + lo, r->grads + lo, r->m + (lo - own_lo), r->v + (lo - own_lo), hi - lo,
+                      state, lr, o->beta1, o->beta2, o->eps, o->weight_decay, o->grad_clip);
     i = end;
   }
+  if (r->sharded) shard_allgather(r->values, r->total);
   params_zero_grad(r);
+}
+
+/* ZeRO-1: this rank keeps the moments of its share from now on. */
+static void shard_moments(const train_spec *s) {
+  int R = comm_size();
+  param_registry *r = s->params;
+  int64_t lo, hi;
+  shard_bounds(r->total, R, comm_rank(), &lo, &hi);
+  params_shard_moments(r, lo, hi);
+  int64_t largest = 0;
+  for (int k = 0; k < R; k++) {
+    int64_t a, b;
+    shard_bounds(r->total, R, k, &a, &b);
+    largest = b - a > largest ? b - a : largest;
+  }
+  lola_log("%s: AdamW moments sharded over %d ranks (ZeRO-1): at most %.1f MB per rank instead of %.1f MB",
+           s->stage, R, 8.0 * (double)largest / 1e6, 8.0 * (double)r->total / 1e6);
+}
+
+/* Sharded moments: every rank's share into rank 0's host arrays, which its
+ * checkpoints write. */
+static void gather_moments(const train_spec *s) {
+  param_registry *r = s->params;
+  if (!r->sharded) return;
+  params_download(r);
+  shard_gather_to_root(params_host(r, PARAM_M), r->total);
+  shard_gather_to_root(params_host(r, PARAM_V), r->total);
 }
 
 /* The step counters as the host keeps them (checkpoints, metrics), and back. */
@@ -197,6 +231,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
   if (rank == 0) make_dirs(s->dir);
 
   train_counters c = {.best_valid = INFINITY, .ranks = R, .model_fingerprint = s->model_fingerprint};
+  if (s->shard_optimizer && R > 1) shard_moments(s);
   if (s->resume) resume_from_checkpoint(s, &c);
   if (rank == 0) {
     if (c.epoch > 0)
@@ -259,6 +294,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
     double took = wall_time() - epoch_start;
     c.epoch = epoch + 1;
     c.elapsed = elapsed_before + (wall_time() - session_start);
+    gather_moments(s);
     if (rank == 0) {
       if (valid < c.best_valid) {
         c.best_valid = valid;

@@ -11,7 +11,9 @@
  *   "best" when the validation loss improves) and a metrics row every epoch;
  *   a progress line on rank 0. With spec->prefetch, each batch (micro-batches,
  *   validation batches alike) is read on a helper thread while the one
- *   before it computes.
+ *   before it computes. With spec->shard_optimizer each rank keeps the AdamW
+ *   moments of its share of the weights (ZeRO-1, parallel/shard.h) and
+ *   checkpoints gather them: the same weights and checkpoints either way.
  *
  * The union of a step's samples over ranks is the batch one rank would draw,
  * and every random number a sample sees is keyed by (seed, purpose, step,
@@ -60,7 +62,8 @@ typedef struct {
   long train_len, valid_len; /* dataset windows */
   uint64_t seed;
   bool resume;
-  bool prefetch; /* fill the next batch on a helper thread */
+  bool prefetch;        /* fill the next batch on a helper thread */
+  bool shard_optimizer; /* ZeRO-1 (parallel/shard.h) on more than one rank */
 } train_spec;
 
 /* Collective. Validates divisibility (deck errors name the train.* keys),

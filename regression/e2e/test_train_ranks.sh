@@ -20,13 +20,15 @@ done
 # the training stages keep every array out of the host's reach and give,
 # bit for bit, the CPU's weights and optimiser state with the same ranks. This
 # run also reads each batch when it is needed, where the others prefetch it on
-# a helper thread (train.prefetch): that must not change a bit either.
-expect "pipeline on 2 ranks, emulated device, no prefetch" 0 "train_diffusion: kernels on the emulated backend" -- \
-  $(pipeline_cmd $E2E_TMP/emu 2 run.device=emulated train_ae.train.prefetch=false \
-    train_surrogate.train.prefetch=false train_diffusion.train.prefetch=false)
+# a helper thread (train.prefetch), and shards the AdamW moments over the ranks
+# (ZeRO-1, train.shard_optimizer): neither may change a bit either.
+opts=""
+for s in train_ae train_surrogate train_diffusion; do opts="$opts $s.train.prefetch=false $s.train.shard_optimizer=true"; done
+expect "pipeline on 2 ranks, emulated device, no prefetch, sharded moments" 0 "train_diffusion: AdamW moments sharded over 2 ranks" -- \
+  $(pipeline_cmd $E2E_TMP/emu 2 run.device=emulated $opts)
 for s in train_ae train_surrogate train_diffusion; do
   for f in model optimizer; do
-    same_weights "$s $f: emulated device without prefetch = cpu with (2 ranks)" $E2E_TMP/r2/$s/last/$f.safetensors \
+    same_weights "$s $f: emulated, no prefetch, sharded = cpu, prefetch, whole (2 ranks)" $E2E_TMP/r2/$s/last/$f.safetensors \
       $E2E_TMP/emu/$s/last/$f.safetensors 0
   done
 done
