@@ -1,5 +1,6 @@
 #include "batch_prefetch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,20 @@ static void ticket_copy(batch_ticket *to, const batch_ticket *from, long capacit
   memcpy(slots, from->slots, sizeof(long) * (size_t)from->count);
 }
 
+/* The helper's fill, its lola_die caught and kept for the caller's thread. */
+static void fill_trapped(batch_prefetch *p, int b) {
+  lola_error_trap trap = {.code = 0};
+  if (setjmp(trap.env) == 0) {
+    lola_set_error_trap(&trap);
+    p->fill(p->user, b, &p->held[b]);
+    lola_set_error_trap(NULL);
+  } else { /* lola_die cleared the trap */
+    p->failed = trap.code ? trap.code : LOLA_EXIT_RUNTIME;
+    snprintf(p->failure, sizeof p->failure, "%s", trap.message);
+    p->holds[b] = false;
+  }
+}
+
 static void *helper(void *arg) {
   batch_prefetch *p = arg;
   pthread_mutex_lock(&p->lock);
@@ -30,7 +45,7 @@ static void *helper(void *arg) {
     int b = p->busy = p->pending;
     p->pending = -1;
     pthread_mutex_unlock(&p->lock);
-    p->fill(p->user, b, &p->held[b]);
+    fill_trapped(p, b);
     pthread_mutex_lock(&p->lock);
     p->busy = -1;
     pthread_cond_broadcast(&p->cond);
@@ -57,11 +72,20 @@ void prefetch_init(batch_prefetch *p, batch_fill_fn fill, void *user, long capac
     lola_die(LOLA_EXIT_RUNTIME, "prefetch: cannot start the helper thread");
 }
 
-void prefetch_wait(batch_prefetch *p) {
+static void wait_idle(batch_prefetch *p) {
   if (!p->threaded) return;
   pthread_mutex_lock(&p->lock);
   while (p->pending >= 0 || p->busy >= 0) pthread_cond_wait(&p->cond, &p->lock);
   pthread_mutex_unlock(&p->lock);
+}
+
+void prefetch_wait(batch_prefetch *p) {
+  wait_idle(p);
+  if (p->failed) {
+    int code = p->failed;
+    p->failed = 0;
+    lola_die(code, "%s", p->failure);
+  }
 }
 
 int prefetch_take(batch_prefetch *p, const batch_ticket *want, const batch_ticket *next) {
@@ -90,7 +114,7 @@ int prefetch_take(batch_prefetch *p, const batch_ticket *want, const batch_ticke
 
 void prefetch_free(batch_prefetch *p) {
   if (p->threaded) {
-    prefetch_wait(p);
+    wait_idle(p); /* a failure nobody took a batch after is dropped with the rest */
     pthread_mutex_lock(&p->lock);
     p->stop = true;
     pthread_cond_broadcast(&p->cond);

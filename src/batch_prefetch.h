@@ -11,7 +11,9 @@
  * The fill function runs on the helper thread: it may make no MPI call
  * (MPI_THREAD_FUNNELED) and may touch only the buffer it is given and state
  * that nothing else uses while the prefetcher lives. HDF5 reads must take
- * h5_lock (io/h5util.h). */
+ * h5_lock (io/h5util.h). When it dies (lola_die: a file that cannot be read),
+ * the error is raised again on the caller's thread when it next takes a
+ * batch or waits, with the same message and exit code. */
 #ifndef LOLA_BATCH_PREFETCH_H
 #define LOLA_BATCH_PREFETCH_H
 
@@ -46,6 +48,8 @@ typedef struct {
   int pending; /* buffer the helper should fill next; -1 none */
   int busy;    /* buffer the helper is filling; -1 idle */
   bool stop;
+  int failed;         /* exit code of the helper's failed fill; 0 none */
+  char failure[1024]; /* and its message */
 } batch_prefetch;
 
 /* Tickets of up to `capacity` items. Without `threaded` every batch is filled

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static lola_error_trap *active_trap;
+static _Thread_local lola_error_trap *active_trap;
 static lola_error_job job = {.rank = 0, .size = 1};
 
 void lola_error_set_job(const lola_error_job *j) {

@@ -31,8 +31,10 @@ typedef struct {
 } lola_error_job;
 void lola_error_set_job(const lola_error_job *job); /* NULL: back to print-and-exit */
 
-/* Tests only: while a trap is set, lola_die and lola_die_collective copy their
- * message and exit code into it and longjmp to `env` instead of exiting. */
+/* While a trap is set, lola_die and lola_die_collective on the thread that
+ * set it copy their message and exit code into it and longjmp to `env`
+ * instead of exiting: tests, and helper threads that hand their errors to
+ * the main thread (src/batch_prefetch.h). Each thread has its own trap. */
 #include <setjmp.h>
 #include <stddef.h>
 typedef struct {
