@@ -209,9 +209,10 @@ void emulator_buffers_free(emulator_buffers *b) {
   staged_free(&b->label);
 }
 
-void emulator_batch_fill(emulator_data *e, emulator_buffers *b, int buffer, const long *items, int count,
-                         bool training, int64_t step, uint64_t first, uint64_t mask_seed) {
-  emulator_batch(e, items, count, training, step, first, mask_seed, b->x.host[buffer], b->mask.host[buffer],
+void emulator_batch_fill(emulator_data *e, emulator_buffers *b, int buffer, const train_spec *spec,
+                         const batch_ticket *t, const char *stage) {
+  emulator_batch(e, t->items, t->count, t->training, t->step, train_batch_first(spec, t, stage),
+                 train_batch_seed(spec, t->training), b->x.host[buffer], b->mask.host[buffer],
                  b->label.host[buffer]);
 }
 

@@ -50,9 +50,12 @@ typedef struct {
 
 void emulator_buffers_init(emulator_buffers *b, const emulator_data *e, int64_t batch, const char *what);
 void emulator_buffers_free(emulator_buffers *b);
-/* emulator_batch into host buffer `buffer` of b; may run on the prefetch thread. */
-void emulator_batch_fill(emulator_data *e, emulator_buffers *b, int buffer, const long *items, int count,
-                         bool training, int64_t step, uint64_t first, uint64_t mask_seed);
+/* The batch of ticket t (src/train_loop.h) into host buffer `buffer` of b:
+ * emulator_batch with the batch's first sample index and seed
+ * (train_batch_first, train_batch_seed); may run on the prefetch thread.
+ * `stage` names the caller in errors. */
+void emulator_batch_fill(emulator_data *e, emulator_buffers *b, int buffer, const train_spec *spec,
+                         const batch_ticket *t, const char *stage);
 /* The first `count` samples of host buffer `buffer` to the kernels' memory (b->*.dev). */
 void emulator_batch_upload(const emulator_data *e, emulator_buffers *b, int buffer, int count);
 /* What the emulator stages fill alike in their train_spec: the model

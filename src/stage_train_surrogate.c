@@ -35,9 +35,7 @@ typedef struct {
 
 static void surrogate_fill(void *user, int buffer, const batch_ticket *t) {
   surrogate_job *j = user;
-  emulator_batch_fill(&j->data, &j->batch, buffer, t->items, t->count, t->training, t->step,
-                      train_batch_first(j->spec, t, "train_surrogate"),
-                      train_batch_seed(j->spec, t->training));
+  emulator_batch_fill(&j->data, &j->batch, buffer, j->spec, t, "train_surrogate");
 }
 
 static double surrogate_objective(void *user, int buffer, const batch_ticket *t, double grad_scale) {
