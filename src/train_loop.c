@@ -232,6 +232,8 @@ double train_run(const train_spec *s, const train_objective *obj) {
 
   train_counters c = {.best_valid = INFINITY, .ranks = R, .model_fingerprint = s->model_fingerprint};
   if (s->shard_optimizer && R > 1) shard_moments(s);
+  if (s->shard_optimizer && R == 1)
+    lola_log("%s: train.shard_optimizer has nothing to shard on one rank", s->stage);
   if (s->resume) resume_from_checkpoint(s, &c);
   if (rank == 0) {
     if (c.epoch > 0)
