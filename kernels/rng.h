@@ -78,7 +78,9 @@ void rng_uniform(float *out, int64_t n, rng_key key, uint64_t sample, int64_t fi
 void rng_normal(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first);
 
 /* rng_uniform / rng_normal into an array of the active backend (kernels/backend.h):
- * the same numbers on every backend. */
+ * the same uniforms, bit for bit, on every backend; normals to the last bit
+ * of the GPU's log, sin and cos (1 float ulp, rarely), which are not the C
+ * library's. */
 void k_rng_uniform(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first);
 void k_rng_normal(float *out, int64_t n, rng_key key, uint64_t sample, int64_t first);
 

@@ -24,6 +24,7 @@ __device__ static float warp_sum(float v) {
 
 struct heads {
   int64_t L, H, D;
+  int64_t bh0; /* (sample, head) pair of blockIdx.y = 0: launches go in chunks of the grid's y limit */
   __device__ int64_t row(int64_t b, int64_t i, int64_t h) const { return ((b * L + i) * H + h) * D; }
 };
 
@@ -46,7 +47,8 @@ __device__ static float dot(const float *r, const float *p, int64_t D, int lane)
 __global__ static void fwd(float *y, float *lse, const float *q, const float *k, const float *v,
                            const bool *mask, heads g, float scale) {
   int lane = threadIdx.x & 31;
-  int64_t i = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = blockIdx.y, b = bh / g.H, h = bh % g.H;
+  int64_t i = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = g.bh0 + blockIdx.y, b = bh / g.H,
+          h = bh % g.H;
   if (i >= g.L) return;
   float qr[MAX_PER_LANE], acc[MAX_PER_LANE] = {0};
   load(qr, q + g.row(b, i, h), g.D, lane);
@@ -75,7 +77,8 @@ __global__ static void fwd(float *y, float *lse, const float *q, const float *k,
 /* delta_i = dy_i · y_i */
 __global__ static void delta(float *dlt, const float *dy, const float *y, heads g) {
   int lane = threadIdx.x & 31;
-  int64_t i = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = blockIdx.y, b = bh / g.H, h = bh % g.H;
+  int64_t i = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = g.bh0 + blockIdx.y, b = bh / g.H,
+          h = bh % g.H;
   if (i >= g.L) return;
   float r[MAX_PER_LANE];
   load(r, dy + g.row(b, i, h), g.D, lane);
@@ -86,7 +89,8 @@ __global__ static void delta(float *dlt, const float *dy, const float *y, heads 
 __global__ static void grad_q(float *dq, const float *dy, const float *q, const float *k, const float *v,
                               const float *lse, const float *dlt, const bool *mask, heads g, float scale) {
   int lane = threadIdx.x & 31;
-  int64_t i = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = blockIdx.y, b = bh / g.H, h = bh % g.H;
+  int64_t i = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = g.bh0 + blockIdx.y, b = bh / g.H,
+          h = bh % g.H;
   if (i >= g.L) return;
   float qr[MAX_PER_LANE], dyr[MAX_PER_LANE], acc[MAX_PER_LANE] = {0};
   load(qr, q + g.row(b, i, h), g.D, lane);
@@ -113,7 +117,8 @@ __global__ static void grad_kv(float *dk, float *dv, const float *dy, const floa
                                const float *v, const float *lse, const float *dlt, const bool *mask, heads g,
                                float scale) {
   int lane = threadIdx.x & 31;
-  int64_t j = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = blockIdx.y, b = bh / g.H, h = bh % g.H;
+  int64_t j = blockIdx.x * (int64_t)WARPS + (threadIdx.x >> 5), bh = g.bh0 + blockIdx.y, b = bh / g.H,
+          h = bh % g.H;
   if (j >= g.L) return;
   float kr[MAX_PER_LANE], vr[MAX_PER_LANE], ak[MAX_PER_LANE] = {0}, av[MAX_PER_LANE] = {0};
   load(kr, k + g.row(b, j, h), g.D, lane);
@@ -142,8 +147,11 @@ __global__ static void grad_kv(float *dk, float *dv, const float *dy, const floa
   }
 }
 
-static dim3 grid_of(int64_t batch, int64_t tokens, int64_t heads_n) {
-  return dim3((unsigned)((tokens + WARPS - 1) / WARPS), (unsigned)(batch * heads_n));
+static const int64_t GRID_Y_MAX = 65535;
+
+/* Pairs [bh0, bh0 + count) of `heads_n` heads on `tokens` tokens: count ≤ GRID_Y_MAX. */
+static dim3 grid_of(int64_t tokens, int64_t count) {
+  return dim3((unsigned)((tokens + WARPS - 1) / WARPS), (unsigned)count);
 }
 
 static void check_dim(int64_t head_dim) {
@@ -158,11 +166,16 @@ extern "C" void kc_attention_fwd(float *y, float *lse, const float *q, const flo
   if (kc_get_precision() == KC_BF16 &&
       kc_attention_tc_fwd(y, lse, q, k, v, mask, batch, tokens, heads_n, head_dim))
     return;
+  if (batch == 0 || tokens == 0 || heads_n == 0) return;
   check_dim(head_dim);
-  heads g = {tokens, heads_n, head_dim};
-  fwd<<<grid_of(batch, tokens, heads_n), 32 * WARPS, 0, kc_stream()>>>(y, lse, q, k, v, mask, g,
-                                                                       1.0f / sqrtf((float)head_dim));
-  KC_LAUNCH_CHECK();
+  const int64_t pairs = batch * heads_n;
+  for (int64_t bh0 = 0; bh0 < pairs; bh0 += GRID_Y_MAX) {
+    heads g = {tokens, heads_n, head_dim, bh0};
+    int64_t count = pairs - bh0 < GRID_Y_MAX ? pairs - bh0 : GRID_Y_MAX;
+    fwd<<<grid_of(tokens, count), 32 * WARPS, 0, kc_stream()>>>(y, lse, q, k, v, mask, g,
+                                                                1.0f / sqrtf((float)head_dim));
+    KC_LAUNCH_CHECK();
+  }
 }
 
 extern "C" void kc_attention_bwd(float *dq, float *dk, float *dv, const float *dy, const float *q,
@@ -173,6 +186,7 @@ extern "C" void kc_attention_bwd(float *dq, float *dk, float *dv, const float *d
   if (kc_get_precision() == KC_BF16 &&
       kc_attention_tc_bwd(dq, dk, dv, dy, q, k, v, y, lse, mask, batch, tokens, heads_n, head_dim))
     return;
+  if (batch == 0 || tokens == 0 || heads_n == 0) return;
   check_dim(head_dim);
   static float *dlt;
   static int64_t dlt_size;
@@ -182,13 +196,16 @@ extern "C" void kc_attention_bwd(float *dq, float *dk, float *dv, const float *d
     CUDA_CHECK(cudaMalloc(&dlt, sizeof(float) * (size_t)need));
     dlt_size = need;
   }
-  heads g = {tokens, heads_n, head_dim};
   float scale = 1.0f / sqrtf((float)head_dim);
-  dim3 grid = grid_of(batch, tokens, heads_n);
-  delta<<<grid, 32 * WARPS, 0, kc_stream()>>>(dlt, dy, y, g);
-  KC_LAUNCH_CHECK();
-  grad_q<<<grid, 32 * WARPS, 0, kc_stream()>>>(dq, dy, q, k, v, lse, dlt, mask, g, scale);
-  KC_LAUNCH_CHECK();
-  grad_kv<<<grid, 32 * WARPS, 0, kc_stream()>>>(dk, dv, dy, q, k, v, lse, dlt, mask, g, scale);
-  KC_LAUNCH_CHECK();
+  const int64_t pairs = batch * heads_n;
+  for (int64_t bh0 = 0; bh0 < pairs; bh0 += GRID_Y_MAX) {
+    heads g = {tokens, heads_n, head_dim, bh0};
+    dim3 grid = grid_of(tokens, pairs - bh0 < GRID_Y_MAX ? pairs - bh0 : GRID_Y_MAX);
+    delta<<<grid, 32 * WARPS, 0, kc_stream()>>>(dlt, dy, y, g);
+    KC_LAUNCH_CHECK();
+    grad_q<<<grid, 32 * WARPS, 0, kc_stream()>>>(dq, dy, q, k, v, lse, dlt, mask, g, scale);
+    KC_LAUNCH_CHECK();
+    grad_kv<<<grid, 32 * WARPS, 0, kc_stream()>>>(dk, dv, dy, q, k, v, lse, dlt, mask, g, scale);
+    KC_LAUNCH_CHECK();
+  }
 }

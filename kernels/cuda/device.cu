@@ -36,6 +36,7 @@ extern "C" int cuda_device_pci_id(int device, char *buf, int n) {
 extern "C" void cuda_device_describe(int device, char *buf, size_t n) {
   cudaDeviceProp p;
   if (cudaGetDeviceProperties(&p, device) != cudaSuccess) {
+    cudaGetLastError(); /* not left for the next launch check to blame on a kernel */
     snprintf(buf, n, "CUDA device %d (properties unavailable)", device);
     return;
   }
@@ -47,7 +48,10 @@ extern "C" void cuda_device_describe(int device, char *buf, size_t n) {
 extern "C" void cuda_versions(char *buf, size_t n) {
   int runtime = 0, driver = 0, nccl = 0;
   cudaRuntimeGetVersion(&runtime);
-  if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;
+  if (cudaDriverGetVersion(&driver) != cudaSuccess) {
+    cudaGetLastError();
+    driver = 0;
+  }
   ncclGetVersion(&nccl);
   int used = snprintf(buf, n, "CUDA runtime %d.%d", runtime / 1000, (runtime % 1000) / 10);
   if (driver && used > 0 && (size_t)used < n)

@@ -101,18 +101,19 @@ __global__ static void modulate_dx(float *dx, const float *dy, const float *scal
 __global__ static void modulate_dvec(float *dscale, float *dshift, const float *dy, const float *x,
                                      int64_t vstride, int64_t B, int64_t C, int64_t S, int layout) {
   int64_t nb = vstride ? B : 1;
-  int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-  if (t >= nb * C) return;
-  int64_t c = t % C, b0 = t / C;
-  double gs = 0, gt = 0;
-  for (int64_t b = vstride ? b0 : 0; b < (vstride ? b0 + 1 : B); b++)
-    for (int64_t s = 0; s < S; s++) {
-      int64_t i = at(b, c, s, C, S, layout);
-      gs += (double)dy[i] * x[i];
-      gt += dy[i];
-    }
-  if (dscale) dscale[b0 * vstride + c] += (float)gs;
-  if (dshift) dshift[b0 * vstride + c] += (float)gt;
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < nb * C;
+       t += (int64_t)gridDim.x * blockDim.x) {
+    int64_t c = t % C, b0 = t / C;
+    double gs = 0, gt = 0;
+    for (int64_t b = vstride ? b0 : 0; b < (vstride ? b0 + 1 : B); b++)
+      for (int64_t s = 0; s < S; s++) {
+        int64_t i = at(b, c, s, C, S, layout);
+        gs += (double)dy[i] * x[i];
+        gt += dy[i];
+      }
+    if (dscale) dscale[b0 * vstride + c] += (float)gs;
+    if (dshift) dshift[b0 * vstride + c] += (float)gt;
+  }
 }
 
 extern "C" void kc_modulate_fwd(float *y, const float *x, const float *scale, const float *shift,
@@ -162,18 +163,19 @@ __global__ static void mix_dxr(float *dx, float *dr, const float *dy, const floa
 __global__ static void mix_dc(float *dc, const float *dy, const float *x, const float *r, const float *cvec,
                               int64_t vstride, int64_t B, int64_t C, int64_t S, int layout) {
   int64_t nb = vstride ? B : 1;
-  int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-  if (t >= nb * C) return;
-  int64_t c = t % C, b0 = t / C;
-  double g = 0;
-  for (int64_t b = vstride ? b0 : 0; b < (vstride ? b0 + 1 : B); b++) {
-    double cv = cvec[b * vstride + c], k = 1.0 / sqrt(1.0 + cv * cv);
-    for (int64_t s = 0; s < S; s++) {
-      int64_t i = at(b, c, s, C, S, layout);
-      g += dy[i] * (r[i] * k - (x[i] + cv * r[i]) * cv * k * k * k);
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < nb * C;
+       t += (int64_t)gridDim.x * blockDim.x) {
+    int64_t c = t % C, b0 = t / C;
+    double g = 0;
+    for (int64_t b = vstride ? b0 : 0; b < (vstride ? b0 + 1 : B); b++) {
+      double cv = cvec[b * vstride + c], k = 1.0 / sqrt(1.0 + cv * cv);
+      for (int64_t s = 0; s < S; s++) {
+        int64_t i = at(b, c, s, C, S, layout);
+        g += dy[i] * (r[i] * k - (x[i] + cv * r[i]) * cv * k * k * k);
+      }
     }
+    dc[b0 * vstride + c] += (float)g;
   }
-  dc[b0 * vstride + c] += (float)g;
 }
 
 extern "C" void kc_residual_mix_fwd(float *y, const float *x, const float *r, const float *c, int64_t vstride,

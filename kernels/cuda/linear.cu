@@ -29,7 +29,11 @@ __global__ static void bias_grad(float *db, const float *dy, int64_t rows, int64
 
 extern "C" void kc_linear_fwd(float *y, const float *x, const float *w, const float *b, int64_t rows,
                               int64_t in, int64_t out) {
-  gemm(true, false, out, rows, in, w, in, x, in, 0.0f, y, out);
+  if (rows == 0 || out == 0) return;
+  if (in > 0)
+    gemm(true, false, out, rows, in, w, in, x, in, 0.0f, y, out);
+  else /* an empty product: the bias alone (cuBLAS refuses leading dimensions of 0) */
+    CUDA_CHECK(cudaMemsetAsync(y, 0, sizeof(float) * (size_t)(rows * out), kc_stream()));
   if (b) {
     add_bias<<<kc_blocks(rows * out, 256), 256, 0, kc_stream()>>>(y, b, rows, out);
     KC_LAUNCH_CHECK();
@@ -38,9 +42,15 @@ extern "C" void kc_linear_fwd(float *y, const float *x, const float *w, const fl
 
 extern "C" void kc_linear_bwd(float *dx, float *dw, float *db, const float *dy, const float *x,
                               const float *w, int64_t rows, int64_t in, int64_t out) {
-  if (dx) gemm(false, false, in, rows, out, w, in, dy, out, 0.0f, dx, in);
-  if (dw) gemm(false, true, in, out, rows, x, in, dy, out, 1.0f, dw, in);
-  if (db) {
+  if (dx && rows > 0 && in > 0) {
+    if (out > 0)
+      gemm(false, false, in, rows, out, w, in, dy, out, 0.0f, dx, in);
+    else
+      CUDA_CHECK(cudaMemsetAsync(dx, 0, sizeof(float) * (size_t)(rows * in), kc_stream()));
+  }
+  if (rows == 0) return;
+  if (dw && in > 0 && out > 0) gemm(false, true, in, out, rows, x, in, dy, out, 1.0f, dw, in);
+  if (db && out > 0) {
     bias_grad<<<kc_blocks(out, 128), 128, 0, kc_stream()>>>(db, dy, rows, out);
     KC_LAUNCH_CHECK();
   }

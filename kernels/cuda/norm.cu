@@ -19,9 +19,11 @@ __global__ static void rows_fwd(float *y, float *rstd, const float *x, int64_t d
     double d = xr[i] - mean;
     ss += d * d;
   }
-  double r = rsqrt(kc_block_sum(ss, shared) / (double)dim + K_NORM_EPS);
-  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = (float)((xr[i] - mean) * r);
-  if (rstd && threadIdx.x == 0) rstd[blockIdx.x] = (float)r;
+  /* rounded as the CPU does: float mean and reciprocal, float products */
+  const double r = 1.0 / sqrt(kc_block_sum(ss, shared) / (double)dim + K_NORM_EPS);
+  const float fm = (float)mean, fr = (float)r;
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = __fmul_rn(__fsub_rn(xr[i], fm), fr);
+  if (rstd && threadIdx.x == 0) rstd[blockIdx.x] = fr;
 }
 
 __global__ static void rows_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t dim,

@@ -79,12 +79,14 @@ extern "C" void kc_mse_bwd(float *dpred, const float *pred, const float *target,
 __device__ static inline void adamw_at(int64_t i, float *p, const float *g, float *m, float *v, float decay,
                                        float b1, float b2, float step_size, float bc2_sqrt, float eps,
                                        float gscale) {
-  float gi = g[i] * gscale;
-  float mi = b1 * m[i] + (1.0f - b1) * gi;
-  float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+  /* _rn intrinsics: no fused multiply-adds, so the update rounds as the CPU's */
+  float gi = __fmul_rn(g[i], gscale);
+  float mi = __fadd_rn(__fmul_rn(b1, m[i]), __fmul_rn(1.0f - b1, gi));
+  float vi = __fadd_rn(__fmul_rn(b2, v[i]), __fmul_rn(__fmul_rn(1.0f - b2, gi), gi));
   m[i] = mi;
   v[i] = vi;
-  p[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
+  p[i] = __fsub_rn(__fmul_rn(p[i], decay),
+                   __fdiv_rn(__fmul_rn(step_size, mi), __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bc2_sqrt), eps)));
 }
 
 __global__ static void adamw(float *p, const float *g, float *m, float *v, int64_t n, float decay, float b1,

@@ -154,6 +154,48 @@ static void check_norms(void) {
   }
   free(x), free(dy), free(y), free(dx), free(rs);
   kc_free(gx), kc_free(gdy), kc_free(gy), kc_free(gdx), kc_free(grs);
+  /* An ill-conditioned row (spread 1e-7 of the mean): the output is where a
+   * float mean and reciprocal, rounded as the CPU rounds them, matter. */
+  float ill[64], iy[64], irs[1];
+  for (int i = 0; i < 64; i++) ill[i] = 10000.0f + 0.0009765625f * (float)(i % 5);
+  k_layernorm_fwd(iy, irs, ill, 1, 64);
+  float *gill = dev(ill, 64), *giy = dev_zero(64), *girs = dev_zero(1);
+  kc_layernorm_fwd(giy, girs, gill, 1, 64);
+  report("layernorm", "fwd", "1x64 ill-conditioned", rel_err(giy, iy, 64), 1e-6);
+  kc_free(gill), kc_free(giy), kc_free(girs);
+}
+
+/* Degenerate and very large launches: empty products and attention over no
+ * sample do nothing (the CPU returns), a linear map from 0 features gives the
+ * bias, and more (sample, head) pairs than a grid's y extent still run. */
+static void check_edges(void) {
+  float b[5] = {1, -2, 3, -4, 5}, y[15];
+  float *gb = dev(b, 5), *gy = dev_zero(15), *gdx = dev_zero(15);
+  kc_linear_fwd(gy, NULL, NULL, gb, 3, 0, 5);
+  kc_linear_fwd(gy, NULL, NULL, gb, 0, 4, 5);
+  kc_linear_bwd(gdx, NULL, NULL, NULL, NULL, NULL, 3, 5, 0);
+  for (int r = 0; r < 3; r++) memcpy(y + 5 * r, b, sizeof b);
+  report("linear", "fwd", "in = 0", rel_err(gy, y, 15), 0);
+  kc_attention_fwd(gy, gdx, NULL, NULL, NULL, NULL, 0, 4, 2, 16, NULL);
+  kc_attention_bwd(gy, gy, gy, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 2, 0, 2, 16, NULL);
+  kc_free(gb), kc_free(gy), kc_free(gdx);
+
+  int64_t B = 70001, L = 3, H = 1, D = 16, n = B * L * H * D, nl = B * H * L;
+  float *q = host(n), *k = host(n), *v = host(n), *dy = host(n), *o = host(n), *lse = host(nl);
+  float *dq = host(n), *dk = host(n), *dv = host(n);
+  fill(q, n, 31, -1, 1), fill(k, n, 32, -1, 1), fill(v, n, 33, -1, 1), fill(dy, n, 34, -1, 1);
+  float *work = host((size_t)k_attention_workspace_floats(L, D));
+  k_attention_fwd(o, lse, q, k, v, NULL, B, L, H, D, work);
+  k_attention_bwd(dq, dk, dv, dy, q, k, v, o, lse, NULL, B, L, H, D, work);
+  float *gq = dev(q, n), *gk = dev(k, n), *gv = dev(v, n), *gdy = dev(dy, n), *go = dev_zero(n),
+        *glse = dev_zero(nl), *gdq = dev_zero(n), *gdk = dev_zero(n), *gdv = dev_zero(n);
+  kc_attention_fwd(go, glse, gq, gk, gv, NULL, B, L, H, D, NULL);
+  kc_attention_bwd(gdq, gdk, gdv, gdy, gq, gk, gv, go, glse, NULL, B, L, H, D, NULL);
+  report("attention", "fwd", "70001 pairs", rel_err(go, o, n), 1e-5);
+  report("attention", "dk", "70001 pairs", rel_err(gdk, dk, n), 1e-4);
+  free(q), free(k), free(v), free(dy), free(o), free(lse), free(dq), free(dk), free(dv), free(work);
+  kc_free(gq), kc_free(gk), kc_free(gv), kc_free(gdy), kc_free(go), kc_free(glse), kc_free(gdq), kc_free(gdk);
+  kc_free(gdv);
 }
 
 static void check_attention(bool masked) {
@@ -692,6 +734,7 @@ int main(int argc, char **argv) {
   for (int layout = 0; layout < 2; layout++)
     for (int vs = 0; vs < 2; vs++) check_modulation(layout ? K_TOKENS : K_CHANNEL_FIRST, vs);
   check_norms();
+  check_edges();
   check_attention(false);
   check_attention(true);
   check_loss_optim_rng();
