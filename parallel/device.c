@@ -12,16 +12,29 @@
 #endif
 
 static int selected_gpu = -1;
+static bool activated;
 
 bool device_select(void) {
 #ifdef LOLA_CUDA
   int n = cuda_device_count();
-  if (n > 0 && cuda_select_device(comm()->local_rank % n) == 0) selected_gpu = comm()->local_rank % n;
+  if (n > 0) selected_gpu = comm()->local_rank % n;
 #endif
   return selected_gpu >= 0;
 }
 
 bool device_is_gpu(void) { return selected_gpu >= 0; }
+
+void device_activate(void) {
+  if (activated || selected_gpu < 0) return;
+#ifdef LOLA_CUDA
+  if (cuda_select_device(selected_gpu) != 0)
+    lola_die(LOLA_EXIT_RUNTIME,
+             "rank %d cannot use GPU %d (busy in exclusive mode, or lost); check nvidia-smi, or set "
+             "run.device = \"cpu\"",
+             comm_rank(), selected_gpu);
+#endif
+  activated = true;
+}
 
 enum { PCI_ID = 32 };
 

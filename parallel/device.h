@@ -6,9 +6,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Collective-free; call once after comm_init. Returns true when a GPU was selected. */
+/* Collective-free; call once after comm_init. Returns true when a GPU was
+ * selected. The GPU is made current only by device_activate, so that runs on
+ * the CPU create no CUDA context. */
 bool device_select(void);
 bool device_is_gpu(void);
+/* Make the selected GPU current (once, before the first CUDA call of a stage
+ * that runs there); dies naming the rank when the GPU cannot be used. */
+void device_activate(void);
 /* Collective over the node-local ranks: dies (exit 2) when two ranks of a
  * node that `use_gpu` drive the same physical GPU (NCCL needs one GPU per
  * rank), naming them and the GPU. Nothing happens on one rank. */

@@ -1,5 +1,6 @@
 #include "stage_backend.h"
 
+#include <mpi.h>
 #include <string.h>
 
 #include "../kernels/backend.h"
@@ -25,22 +26,39 @@ const deck_key stage_backend_keys[] = {
     {.path = NULL},
 };
 
+/* Collective: how many ranks have no GPU, and the first of them (-1 none). */
+static int ranks_without_gpu(int *first) {
+  int mine = device_is_gpu() ? 0 : 1, count = 0, me = mine ? comm_rank() : comm_size();
+  MPI_Allreduce(&mine, &count, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Allreduce(&me, first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (*first == comm_size()) *first = -1;
+  return count;
+}
+
+/* Collective. Every rank takes the same backend: the gradient all-reduce and
+ * the sharded updates are NCCL on GPUs and MPI on CPUs, which do not mix. */
 void stage_backend_begin(const deck *d, const stage *st) {
   const char *want = deck_string(d, "run.device");
   k_backend_kind kind = K_BACKEND_CPU;
+  int first = -1, without = ranks_without_gpu(&first);
   if (!strcmp(want, "cuda")) {
-    if (!device_is_gpu())
-      lola_die(LOLA_EXIT_DECK, "run.device = \"cuda\" but rank %d sees no GPU (%s); use \"auto\" or \"cpu\"",
-               comm_rank(),
+    if (without > 0)
+      lola_die_collective(LOLA_EXIT_DECK,
+                          "run.device = \"cuda\" but rank %d sees no GPU (%s; %d of %d ranks without one); "
+                          "use \"auto\" or \"cpu\"",
+                          first,
 #ifdef LOLA_CUDA
-               "no device visible"
+                          "no device visible",
 #else
-               "this build has no CUDA: make CUDA=1"
+                          "this build has no CUDA: make CUDA=1",
 #endif
-      );
+                          without, comm_size());
     kind = K_BACKEND_CUDA;
   } else if (!strcmp(want, "auto")) {
-    kind = device_is_gpu() ? K_BACKEND_CUDA : K_BACKEND_CPU;
+    kind = without == 0 ? K_BACKEND_CUDA : K_BACKEND_CPU;
+    if (without > 0 && without < comm_size())
+      lola_log("%s: %d of %d ranks see no GPU (rank %d first): every rank runs on the CPU", st->name, without,
+               comm_size(), first);
   } else if (!strcmp(want, "emulated")) {
     kind = K_BACKEND_EMULATED;
   }
@@ -49,6 +67,7 @@ void stage_backend_begin(const deck *d, const stage *st) {
     kind = K_BACKEND_CPU;
   }
   device_check_exclusive(kind == K_BACKEND_CUDA); /* collective */
+  if (kind == K_BACKEND_CUDA) device_activate();
   k_set_gemm_precision((k_gemm_precision)k_gemm_precision_from_name(deck_string(d, "run.precision")));
   k_backend_set(kind);
   if (kind != K_BACKEND_CPU)

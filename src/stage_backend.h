@@ -13,8 +13,9 @@
 /* Keys run.device and run.precision, {NULL}-terminated, for the run schema. */
 extern const deck_key stage_backend_keys[];
 
-/* Select the backend for `st`; logs the choice on rank 0. Dies (exit 2) when
- * run.device = "cuda" and this rank has no GPU. */
+/* Collective. Select the backend for `st`, the same on every rank; logs the
+ * choice on rank 0. Dies (exit 2, every rank) when run.device = "cuda" and a
+ * rank has no GPU; "auto" takes the GPUs only when every rank has one. */
 void stage_backend_begin(const deck *d, const stage *st);
 /* Back to the CPU between stages. */
 void stage_backend_end(void);
