@@ -2,13 +2,17 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cuda_device.h"
 
 extern "C" int cuda_device_count(void) {
   int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError(); /* no driver or no device: clear the sticky error */
+  cudaError_t rc = cudaGetDeviceCount(&n);
+  if (rc != cudaSuccess) {
+    cudaGetLastError();              /* no driver or no device: clear the sticky error */
+    if (getenv("LOLA_GPU_REQUIRED")) /* a GPU check: say why none is usable */
+      fprintf(stderr, "CUDA: no usable device: %s\n", cudaGetErrorString(rc));
     return 0;
   }
   return n;

@@ -534,10 +534,12 @@ static void bench(bool small) {
 }
 
 int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0); /* a part killed by its time limit keeps its lines */
   if (cuda_device_count() == 0) {
     printf(
         "check_step: no CUDA device visible: the emulated device stands in (a check of this program; "
         "no benchmark)\n");
+    if (getenv("LOLA_GPU_REQUIRED")) return 3;
     gpu = K_BACKEND_EMULATED;
   } else {
     cuda_select_device(0);

@@ -60,10 +60,14 @@ static void report(const char *kernel, const char *what, const char *shape, doub
 }
 
 /* Select device 0, print it and the table header, start the kernels' context;
- * false (after saying so) when no device is visible. */
+ * false (after saying so) when no device is visible, and then the program
+ * exits 3 where LOLA_GPU_REQUIRED is set (check.sh on a machine with a GPU).
+ * Output is line-buffered, so a part killed by its time limit keeps its lines. */
 static inline bool parity_begin(const char *program) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
   if (cuda_device_count() == 0) {
     printf("%s: no CUDA device visible; nothing to check\n", program);
+    if (getenv("LOLA_GPU_REQUIRED")) exit(3);
     return false;
   }
   char desc[256], ver[256];

@@ -17,6 +17,9 @@ for p in $programs; do
     grep -vE '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so|cuda|libcublas|libnccl|libcudart' |
     while read -r lib; do cp -L "$lib" "$out/lib/"; done
 done
+# The commit the bundle was built from, printed by check.sh (a stale bundle shows).
+{ git rev-parse --short HEAD 2>/dev/null || echo unknown; } >"$out/COMMIT"
+git diff --quiet HEAD 2>/dev/null || echo "with uncommitted changes" >>"$out/COMMIT"
 # Compressed: the bundle travels within a size limit (check.sh unpacks them).
 for lib in "$out"/lib/*.so*; do xz -T0 -6 "$lib"; done
 du -sh "$out"
