@@ -15,24 +15,43 @@ void shard_bounds(int64_t total, int ranks, int rank, int64_t *lo, int64_t *hi) 
   *hi = b < total ? b : total;
 }
 
-/* Counts and displacements of every share in units of SHARD_ALIGN floats
- * (an MPI datatype of that many), so that int counts reach 32 Gi floats. */
-static MPI_Datatype shares(int64_t total, int **counts, int **displs) {
+/* Every rank's share of `total` floats, in floats (lo, n) and in units of
+ * SHARD_ALIGN floats (an MPI datatype of that many, so that int counts reach
+ * 32 Gi floats); made once per total and rank count, not every step. */
+typedef struct {
+  int64_t total;
+  int ranks;
+  int64_t *lo, *n;
+  int *counts, *displs;
+  MPI_Datatype unit;
+} share_layout;
+
+static const share_layout *shares(int64_t total) {
+  static share_layout L = {.total = -1};
   int R = comm_size();
+  if (L.total == total && L.ranks == R) return &L;
   if (total % SHARD_ALIGN != 0)
     lola_die(LOLA_EXIT_RUNTIME, "shard: %lld floats is not a multiple of %d", (long long)total, SHARD_ALIGN);
-  *counts = lola_malloc(sizeof(int) * (size_t)R, "shard counts");
-  *displs = lola_malloc(sizeof(int) * (size_t)R, "shard displacements");
-  for (int r = 0; r < R; r++) {
-    int64_t lo, hi;
-    shard_bounds(total, R, r, &lo, &hi);
-    (*counts)[r] = (int)((hi - lo) / SHARD_ALIGN);
-    (*displs)[r] = (int)(lo / SHARD_ALIGN);
+  if (L.total >= 0) {
+    free(L.lo), free(L.n), free(L.counts), free(L.displs);
+    MPI_Type_free(&L.unit);
   }
-  MPI_Datatype unit;
-  MPI_Type_contiguous(SHARD_ALIGN, MPI_FLOAT, &unit);
-  MPI_Type_commit(&unit);
-  return unit;
+  L.total = total;
+  L.ranks = R;
+  L.lo = lola_malloc(sizeof(int64_t) * (size_t)R, "shard bounds");
+  L.n = lola_malloc(sizeof(int64_t) * (size_t)R, "shard sizes");
+  L.counts = lola_malloc(sizeof(int) * (size_t)R, "shard counts");
+  L.displs = lola_malloc(sizeof(int) * (size_t)R, "shard displacements");
+  for (int r = 0; r < R; r++) {
+    int64_t hi;
+    shard_bounds(total, R, r, &L.lo[r], &hi);
+    L.n[r] = hi - L.lo[r];
+    L.counts[r] = (int)(L.n[r] / SHARD_ALIGN);
+    L.displs[r] = (int)(L.lo[r] / SHARD_ALIGN);
+  }
+  MPI_Type_contiguous(SHARD_ALIGN, MPI_FLOAT, &L.unit);
+  MPI_Type_commit(&L.unit);
+  return &L;
 }
 
 static void check(int rc, const char *what) {
@@ -40,42 +59,29 @@ static void check(int rc, const char *what) {
 }
 
 void shard_allgather(float *values, int64_t total) {
-  int R = comm_size();
-  if (R == 1) return;
+  if (comm_size() == 1) return;
+  const share_layout *L = shares(total);
   if (k_backend() == K_BACKEND_CUDA) {
-    int64_t *lo = lola_malloc(sizeof(int64_t) * (size_t)R, "shard bounds"),
-            *n = lola_malloc(sizeof(int64_t) * (size_t)R, "shard sizes");
-    for (int r = 0; r < R; r++) {
-      int64_t hi;
-      shard_bounds(total, R, r, &lo[r], &hi);
-      n[r] = hi - lo[r];
-    }
-    nccl_allgatherv_async(values, lo, n);
+    nccl_allgatherv_async(values, L->lo, L->n);
     nccl_join();
-    free(lo), free(n);
     return;
   }
-  int *counts, *displs;
-  MPI_Datatype unit = shares(total, &counts, &displs);
   float *host = k_backend_host_address(values); /* the emulated device's memory is the host's */
-  check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, host, counts, displs, unit, MPI_COMM_WORLD),
-        "all-gather");
-  MPI_Type_free(&unit);
-  free(counts), free(displs);
+  check(
+      MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, host, L->counts, L->displs, L->unit, MPI_COMM_WORLD),
+      "all-gather");
 }
 
 void shard_gather_to_root(float *host, int64_t total) {
-  int R = comm_size(), rank = comm_rank();
-  if (R == 1) return;
-  int *counts, *displs;
-  MPI_Datatype unit = shares(total, &counts, &displs);
+  int rank = comm_rank();
+  if (comm_size() == 1) return;
+  const share_layout *L = shares(total);
   if (rank == 0)
-    check(MPI_Gatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, host, counts, displs, unit, 0, MPI_COMM_WORLD),
+    check(MPI_Gatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, host, L->counts, L->displs, L->unit, 0,
+                      MPI_COMM_WORLD),
           "gather");
   else
-    check(MPI_Gatherv(host + (int64_t)displs[rank] * SHARD_ALIGN, counts[rank], unit, NULL, NULL, NULL, unit,
-                      0, MPI_COMM_WORLD),
+    check(MPI_Gatherv(host + L->lo[rank], L->counts[rank], L->unit, NULL, NULL, NULL, L->unit, 0,
+                      MPI_COMM_WORLD),
           "gather");
-  MPI_Type_free(&unit);
-  free(counts), free(displs);
 }
