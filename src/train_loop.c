@@ -222,6 +222,8 @@ static void resume_from_checkpoint(const train_spec *s, train_counters *c) {
 }
 
 double train_run(const train_spec *s, const train_objective *obj) {
+  if (!obj->fill || !obj->loss)
+    lola_die(LOLA_EXIT_RUNTIME, "%s: the objective lacks its fill or loss", s->stage);
   check_sizes(s);
   int R = comm_size(), rank = comm_rank();
   int64_t micro = s->batch_size / (s->accumulation * R);
