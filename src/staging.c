@@ -12,8 +12,8 @@ void staged_init(staged *s, size_t floats, int buffers, const char *what) {
 
 void staged_upload(staged *s, int buffer, size_t floats) {
   if (floats > s->floats || buffer < 0 || buffer >= s->buffers)
-    lola_die(LOLA_EXIT_RUNTIME, "staging: %zu floats uploaded from buffer %d of %zu", floats, buffer,
-             s->floats);
+    lola_die(LOLA_EXIT_RUNTIME, "staging: %zu floats from host buffer %d of %d (%zu floats each)", floats,
+             buffer, s->buffers, s->floats);
   if (s->own_dev)
     k_upload(s->dev, s->host[buffer], floats * sizeof(float));
   else
