@@ -7,16 +7,7 @@
 # epoch, and the 2-rank parallel efficiency (rate_2 / (2 rate_1)). cache_latents
 # is timed whole (trajectories/s, start-up included).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-LOLA=${1:-$PWD/build/lola}
-W=${2:-$(mktemp -d)}
-EPOCHS=${3:-3}
-mkdir -p "$W"
-if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMP_NUM_THREADS=1
-DECK=$PWD/inputs/demo.cfg
-DATA="generate.root=$W/data dataset.path=$W/data"
-mpirun -np 2 "$LOLA" $DECK 'stages=["generate"]' run.dir=$W/gen $DATA >$W/gen.log 2>&1 || { echo "generate failed"; tail $W/gen.log; exit 1; }
+source "$(dirname "$0")/demo_data.sh"
 
 # last_epoch RUN STAGE -> "seconds samples_per_s"
 last_epoch() {

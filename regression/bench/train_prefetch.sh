@@ -8,21 +8,12 @@
 # ratio of the rates. train_ae reads, augments and normalises physical states;
 # the emulators read latent windows cached by cache_latents.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-LOLA=${1:-$PWD/build/lola}
-W=${2:-$(mktemp -d)}
-EPOCHS=${3:-3}
-mkdir -p "$W"
-if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMP_NUM_THREADS=1
-DECK=$PWD/inputs/demo.cfg
-DATA="generate.root=$W/data dataset.path=$W/data"
+source "$(dirname "$0")/demo_data.sh"
 run() { # LOG ARGS...: one lola run, its log in $W/LOG.log
   local log=$1
   shift
   mpirun -np 1 "$LOLA" $DECK run.overwrite=true $DATA "$@" >$W/$log.log 2>&1 || { echo "$log failed"; tail $W/$log.log; exit 1; }
 }
-mpirun -np 2 "$LOLA" $DECK 'stages=["generate"]' run.dir=$W/gen $DATA >$W/gen.log 2>&1 || { echo "generate failed"; tail $W/gen.log; exit 1; }
 
 # last_epoch RUN STAGE SIZE -> "seconds samples_per_s data_wait_s"
 last_epoch() {
