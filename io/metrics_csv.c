@@ -20,7 +20,7 @@ void metrics_append(const char *path, const char *header, const char *row) {
     lola_die(LOLA_EXIT_RUNTIME, "cannot write %s: %s", path, strerror(errno));
 }
 
-void metrics_keep_until(const char *path, int64_t last) {
+void metrics_keep_until(const char *path, const char *header, int64_t last) {
   FILE *in = fopen(path, "r");
   if (!in) return;
   atomic_file out;
@@ -29,7 +29,10 @@ void metrics_keep_until(const char *path, int64_t last) {
   size_t cap = 0;
   int first = 1;
   while (getline(&line, &cap, in) > 0) {
-    if (first || strtoll(line, NULL, 10) <= last) fputs(line, out.fp);
+    if (first)
+      fprintf(out.fp, "%s\n", header);
+    else if (strtoll(line, NULL, 10) <= last)
+      fputs(line, out.fp);
     first = 0;
   }
   free(line);

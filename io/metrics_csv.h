@@ -9,8 +9,10 @@
 /* Append `row` (no newline) to `path`, writing `header` first when the file is new. */
 void metrics_append(const char *path, const char *header, const char *row);
 
-/* Keep the header and the rows whose first column (an integer) is <= `last`;
- * rewrite the file atomically. Missing file: nothing to do. */
-void metrics_keep_until(const char *path, int64_t last);
+/* Keep the rows whose first column (an integer) is <= `last`, under `header`
+ * (a table written by an older version gains the newer columns' names; its
+ * rows keep their fields); rewrite the file atomically. Missing file:
+ * nothing to do. */
+void metrics_keep_until(const char *path, const char *header, int64_t last);
 
 #endif

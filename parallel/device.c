@@ -24,16 +24,12 @@ bool device_select(void) {
 
 bool device_is_gpu(void) { return selected_gpu >= 0; }
 
-void device_activate(void) {
-  if (activated || selected_gpu < 0) return;
+bool device_activate(void) {
+  if (activated || selected_gpu < 0) return activated;
 #ifdef LOLA_CUDA
-  if (cuda_select_device(selected_gpu) != 0)
-    lola_die(LOLA_EXIT_RUNTIME,
-             "rank %d cannot use GPU %d (busy in exclusive mode, or lost); check nvidia-smi, or set "
-             "run.device = \"cpu\"",
-             comm_rank(), selected_gpu);
+  activated = cuda_select_device(selected_gpu) == 0;
 #endif
-  activated = true;
+  return activated;
 }
 
 enum { PCI_ID = 32 };

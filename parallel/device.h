@@ -12,8 +12,9 @@
 bool device_select(void);
 bool device_is_gpu(void);
 /* Make the selected GPU current (once, before the first CUDA call of a stage
- * that runs there); dies naming the rank when the GPU cannot be used. */
-void device_activate(void);
+ * that runs there); false when it cannot be used (busy in exclusive mode,
+ * lost). */
+bool device_activate(void);
 /* Collective over the node-local ranks: dies (exit 2) when two ranks of a
  * node that `use_gpu` drive the same physical GPU (NCCL needs one GPU per
  * rank), naming them and the GPU. Nothing happens on one rank. */

@@ -7,6 +7,9 @@
 
 static _Thread_local lola_error_trap *active_trap;
 static lola_error_job job = {.rank = 0, .size = 1};
+static void (*quiesce_hook)(void);
+
+void lola_error_set_quiesce(void (*quiesce)(void)) { quiesce_hook = quiesce; }
 
 void lola_error_set_job(const lola_error_job *j) {
   lola_error_job none = {.rank = 0, .size = 1};
@@ -40,6 +43,7 @@ _Noreturn void lola_die(int code, const char *fmt, ...) {
   print_message(fmt, ap);
   va_end(ap);
   if (job.size > 1 && job.abort_job) job.abort_job(code);
+  if (quiesce_hook) quiesce_hook();
   if (job.finish) job.finish();
   exit(code);
 }
@@ -50,6 +54,7 @@ _Noreturn void lola_die_collective(int code, const char *fmt, ...) {
   if (active_trap) trap_or_return(code, fmt, ap);
   if (job.rank == 0) print_message(fmt, ap);
   va_end(ap);
+  if (quiesce_hook) quiesce_hook();
   if (job.finish) job.finish();
   exit(code);
 }

@@ -30,6 +30,11 @@ typedef struct {
   void (*finish)(void);        /* this rank's clean MPI shutdown before exit */
 } lola_error_job;
 void lola_error_set_job(const lola_error_job *job); /* NULL: back to print-and-exit */
+/* Run by lola_die and lola_die_collective before the job's shutdown
+ * (MPI_Finalize, exit): a library that a helper thread may be inside (HDF5,
+ * io/h5util.h) waits for it there and keeps it out, so that the shutdown
+ * does not tear the library down under the helper. One function; NULL none. */
+void lola_error_set_quiesce(void (*quiesce)(void));
 
 /* While a trap is set, lola_die and lola_die_collective on the thread that
  * set it copy their message and exit code into it and longjmp to `env`

@@ -62,12 +62,25 @@ void stage_backend_begin(const deck *d, const stage *st) {
   } else if (!strcmp(want, "emulated")) {
     kind = K_BACKEND_EMULATED;
   }
+  if (kind == K_BACKEND_CUDA && st->device_ready) { /* every rank's GPU must take a context */
+    int me = device_activate() ? comm_size() : comm_rank(), bad = 0; /* the first rank that cannot */
+    MPI_Allreduce(&me, &bad, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (bad < comm_size() && !strcmp(want, "cuda"))
+      lola_die_collective(LOLA_EXIT_RUNTIME,
+                          "run.device = \"cuda\" but rank %d cannot use its GPU (busy in exclusive mode, or "
+                          "lost: see nvidia-smi on its node); use \"auto\" or \"cpu\"",
+                          bad);
+    if (bad < comm_size()) {
+      lola_log("%s: rank %d cannot use its GPU (busy in exclusive mode, or lost): every rank runs on the CPU",
+               st->name, bad);
+      kind = K_BACKEND_CPU;
+    }
+  }
   if (kind != K_BACKEND_CPU && !st->device_ready) {
     lola_log("%s: runs on the CPU (it has no %s path)", st->name, k_backend_name(kind));
     kind = K_BACKEND_CPU;
   }
   device_check_exclusive(kind == K_BACKEND_CUDA); /* collective */
-  if (kind == K_BACKEND_CUDA) device_activate();
   k_set_gemm_precision((k_gemm_precision)k_gemm_precision_from_name(deck_string(d, "run.precision")));
   k_backend_set(kind);
   if (kind != K_BACKEND_CPU)

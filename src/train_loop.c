@@ -21,6 +21,10 @@
 #include "log.h"
 #include "progress.h"
 
+/* The columns of metrics.csv, one row per epoch. */
+#define METRICS_HEADER \
+  "epoch,step,samples,train_loss,valid_loss,grad_norm,skipped,lr,samples_per_s,elapsed,data_wait_s"
+
 static void check_sizes(const train_spec *s) {
   int R = comm_size();
   if (s->batch_size % (s->accumulation * R) != 0)
@@ -239,7 +243,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
   if (s->resume) resume_from_checkpoint(s, &c);
   if (rank == 0) {
     if (c.epoch > 0)
-      metrics_keep_until(csv, c.epoch);
+      metrics_keep_until(csv, METRICS_HEADER, c.epoch);
     else
       unlink(csv); /* a fresh start: rows of an earlier attempt are not ours */
   }
@@ -310,10 +314,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
                (long long)c.step, (long long)c.samples, loss_sum / (double)steps_per_epoch, valid,
                norm_sum / (double)steps_per_epoch, (long long)(c.opt.skipped - skipped_before), lr,
                (double)s->epoch_size / took, c.elapsed, plan.waited);
-      metrics_append(csv,
-                     "epoch,step,samples,train_loss,valid_loss,grad_norm,skipped,lr,samples_per_s,elapsed,"
-                     "data_wait_s",
-                     row);
+      metrics_append(csv, METRICS_HEADER, row);
     }
     MPI_Bcast(&c.best_valid, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     MPI_Barrier(MPI_COMM_WORLD);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../io/atomic_file.h"
+#include "../../io/metrics_csv.h"
 #include "../../kernels/rng.h"
 #include "../../parallel/comm.h"
 #include "../../parallel/sampler.h"
@@ -411,3 +412,21 @@ static void sharded_with_frozen(void) {
 
 TEST_RANKS(train_loop_sharded_moments_with_frozen_parameters_2ranks, 2) { sharded_with_frozen(); }
 TEST_RANKS(train_loop_sharded_moments_with_frozen_parameters_3ranks, 3) { sharded_with_frozen(); }
+
+/* A resumed run keeps the rows up to its checkpoint under the current header,
+ * also when an older version wrote the table with fewer columns. */
+TEST(metrics_keep_until_keeps_rows_under_the_current_header) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/old_metrics.csv", harness_tmpdir());
+  FILE *f = fopen(path, "w");
+  CHECK(f != NULL);
+  if (!f) return;
+  fputs("epoch,loss\n1,0.5\n2,0.4\n3,0.3\n", f);
+  fclose(f);
+  metrics_keep_until(path, "epoch,loss,data_wait_s", 2);
+  f = fopen(path, "r");
+  char text[256] = {0};
+  size_t got = f ? fread(text, 1, sizeof text - 1, f) : 0;
+  if (f) fclose(f);
+  CHECK(got > 0 && strcmp(text, "epoch,loss,data_wait_s\n1,0.5\n2,0.4\n") == 0);
+}
