@@ -71,8 +71,10 @@ static void write_row(hid_t dset, long row, const float *data) {
 void latent_writer_row(latent_writer *w, long row, const float *state, const float *label) {
   if (row < 0 || row >= w->rows)
     lola_die(LOLA_EXIT_RUNTIME, "%s: row %ld is out of range (%ld rows)", w->path, row, w->rows);
+  h5_lock(); /* a prefetch thread may be reading through HDF5 meanwhile */
   write_row(w->state, row, state);
   write_row(w->label, row, label);
+  h5_unlock();
 }
 
 void latent_writer_close(latent_writer *w) {

@@ -6,7 +6,9 @@
  * their share of the rows of each file collectively. Training trajectories are
  * cached `repeat` times with distinct random augmentations, as the reference
  * (which redraws a copy equal to an earlier one); other splits once, as is.
- * A cache already made by the same autoencoder weights is kept. */
+ * A cache already made by the same autoencoder weights is kept. With
+ * cache_latents.prefetch a helper thread (src/batch_prefetch.h) reads the next
+ * trajectory while this one is encoded and written. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "../kernels/backend.h"
 #include "../parallel/comm.h"
 #include "ae_run.h"
+#include "batch_prefetch.h"
 #include "autoencoder_deck.h"
 #include "dataset_deck.h"
 #include "error.h"
@@ -51,6 +54,11 @@ static const deck_key cache_own_keys[] = {
      .has_min = true,
      .min = 0,
      .help = "augmentations"},
+    {.path = "cache_latents.prefetch",
+     .type = KEY_BOOL,
+     .fallback = "true",
+     .help = "read the next trajectory on a helper thread while this one is encoded (ranks open the files "
+             "themselves)"},
     {.path = NULL},
 };
 static const deck_key *const cache_keys[] = {dataset_keys, autoencoder_deck_keys, cache_own_keys, NULL};
@@ -64,8 +72,11 @@ typedef struct {
   bool augment;
   int repeat, C, dims;
   long P, Lmax;
-  /* buffers for one trajectory */
+  /* buffers for one trajectory: raw and label_raw point into raw_buf and
+   * label_buf, the buffer of the trajectory at hand (the helper fills the other) */
   float *raw, *work, *visited, *label, *label_raw, *scratch;
+  float *raw_buf[2], *label_buf[2];
+  bool prefetch;
   staged x;    /* the channel-first states the encoder reads */
   float *z;    /* the latents, back on the host for the writer */
   int64_t lat; /* floats of one latent state */
@@ -138,9 +149,29 @@ static float *encode_trajectory(cache_job *j, long L) {
   return j->z;
 }
 
+/* Trajectory t->step, t->part states long, into buffer b (the helper thread's
+ * only work: dataset reads take the HDF5 lock). */
+static void read_trajectory(void *user, int b, const batch_ticket *t) {
+  cache_job *j = user;
+  dataset_trajectory(j->ds, (long)t->step, 0, (long)t->part, 1, j->raw_buf[b], j->label_buf[b]);
+}
+
+/* The raw states and label of trajectory t (L states) in j->raw, j->label_raw,
+ * from the prefetcher, which then reads trajectory `next` (-1: none). */
+static void take_trajectory(cache_job *j, batch_prefetch *pf, long t, long next, long L) {
+  long none[1] = {0};
+  batch_ticket want = {.training = true, .step = t, .part = L, .items = none, .slots = none};
+  batch_ticket after = want;
+  after.step = next;
+  int b = prefetch_take(pf, &want, next >= 0 ? &after : NULL);
+  j->raw = j->raw_buf[b];
+  j->label_raw = j->label_buf[b];
+}
+
 static void cache_split(cache_job *j, const deck *d, const ae_run_ref *ref, const char *split, uint64_t seed,
                         int repeat) {
   dataset_setup_from_deck(&j->setup, d, split, 0, 1, seed);
+  j->setup.spec.posix = j->prefetch; /* the helper thread may not make MPI calls */
   j->ds = dataset_open(&j->setup.spec);
   dataset_setup_check(&j->setup, d, j->ds);
   if (!j->setup.pre.normalize)
@@ -203,15 +234,21 @@ static void cache_split(cache_job *j, const deck *d, const ae_run_ref *ref, cons
     comm_block(lay.rows, rank, R, &begin, &end);
     progress p;
     progress_begin(&p, "cache_latents", "trajectory", end - begin);
+    batch_prefetch pf;
+    prefetch_init(&pf, read_trajectory, j, 1, j->prefetch);
     for (long row = begin; row < end; row++) {
       long t = first[f] + row / j->repeat;
-      dataset_trajectory(j->ds, t, 0, L, 1, j->raw, j->label_raw);
+      if (row == begin || row % j->repeat == 0) { /* a new trajectory: its copies follow it */
+        long following = (row / j->repeat + 1) * j->repeat;
+        take_trajectory(j, &pf, t, following < end ? first[f] + following / j->repeat : -1, L);
+      }
       augmented_copy(j, t, L, (int)(row % j->repeat));
       float *z = encode_trajectory(j, L);
       latent_writer_row(&w, row, z, j->label);
       progress_update(&p, row - begin + 1, NULL);
     }
     progress_end(&p, end - begin, NULL);
+    prefetch_free(&pf);
     latent_writer_close(&w);
     char gbuf[64];
     lola_log("cache_latents: wrote %s (%ld trajectories x %d, %ld states of %lld x %s latents)", path,
@@ -264,7 +301,11 @@ static void run_cache_latents(const run_ctx *ctx) {
   ae_run_load(d, &ref, j.C, j.dims, &ae);
   j.ae = &ae;
   size_t n = (size_t)j.Lmax * (size_t)j.P * (size_t)j.C;
-  j.raw = lola_malloc(sizeof(float) * n, "trajectory");
+  j.prefetch = deck_bool(d, "cache_latents.prefetch");
+  for (int b = 0; b < (j.prefetch ? 2 : 1); b++) {
+    j.raw_buf[b] = lola_malloc(sizeof(float) * n, "trajectory");
+    j.label_buf[b] = lola_malloc(sizeof(float) * (size_t)(D + 1), "label");
+  }
   j.work = lola_malloc(sizeof(float) * n, "trajectory");
   j.scratch = lola_malloc(sizeof(float) * n, "trajectory");
   params_to_device(&ae.params);
@@ -275,7 +316,6 @@ static void run_cache_latents(const run_ctx *ctx) {
   j.z = lola_malloc(sizeof(float) * (size_t)j.Lmax * (size_t)j.lat, "latent trajectory");
   j.visited = lola_malloc(sizeof(float) * n * (size_t)repeat, "augmented copies");
   j.label = lola_malloc(sizeof(float) * (size_t)(D + 1), "label");
-  j.label_raw = lola_malloc(sizeof(float) * (size_t)(D + 1), "label");
   arena_init_device(&j.act, autoencoder_activation_bytes(&ae, j.Lmax, &j.grid, false) + (1u << 20),
                     "cache_latents activations");
   arena_init_device(&j.scratch_arena, autoencoder_scratch_bytes(&ae, j.Lmax, &j.grid) + (1u << 20),
@@ -288,14 +328,13 @@ static void run_cache_latents(const run_ctx *ctx) {
 
   arena_free(&j.act);
   arena_free(&j.scratch_arena);
-  free(j.raw);
+  for (int b = 0; b < 2; b++) free(j.raw_buf[b]), free(j.label_buf[b]);
   free(j.work);
   free(j.scratch);
   staged_free(&j.x);
   free(j.z);
   free(j.visited);
   free(j.label);
-  free(j.label_raw);
   autoencoder_free(&ae);
 }
 

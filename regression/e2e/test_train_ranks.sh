@@ -19,10 +19,11 @@ done
 # The GPU code path without a GPU: on the emulated device (run.device=emulated)
 # the training stages keep every array out of the host's reach and give,
 # bit for bit, the CPU's weights and optimiser state with the same ranks. This
-# run also reads each batch when it is needed, where the others prefetch it on
-# a helper thread (train.prefetch), and shards the AdamW moments over the ranks
-# (ZeRO-1, train.shard_optimizer): neither may change a bit either.
-opts=""
+# run also reads each batch and trajectory when it is needed, where the others
+# prefetch them on a helper thread (train.prefetch, cache_latents.prefetch), and
+# shards the AdamW moments over the ranks (ZeRO-1, train.shard_optimizer): none
+# of it may change a bit either (the emulators learn the caches it writes).
+opts="cache_latents.prefetch=false"
 for s in train_ae train_surrogate train_diffusion; do opts="$opts $s.train.prefetch=false $s.train.shard_optimizer=true"; done
 expect "pipeline on 2 ranks, emulated device, no prefetch, sharded moments" 0 "train_diffusion: AdamW moments sharded over 2 ranks" -- \
   $(pipeline_cmd $E2E_TMP/emu 2 run.device=emulated $opts)
