@@ -66,7 +66,7 @@ static void run(bool threaded) {
     ticket(&next, ni, order[k] + 1);
     int b = prefetch_take(&p, &want, k == 7 ? NULL : &next);
     CHECK(holds(&f, b, order[k]));
-    sleep_for(0.1); /* the caller's work on batch b */
+    sleep_for(0.25); /* the caller's work on batch b: ample time for the helper to start */
     atomic_store(&f.done_with, order[k]);
     CHECK(holds(&f, b, order[k])); /* untouched meanwhile */
   }
