@@ -54,21 +54,25 @@ static bool is_frozen(const train_spec *s, const char *name) {
   return false;
 }
 
-/* safe_gd_step over the trainable parameters only: frozen ones keep their
- * values (no weight decay either) and contribute nothing to the norm. The
- * norm, the non-finite check and the counters stay in the kernels' memory
- * (`state`): nothing here waits for the device. */
-static void optimiser_step(const train_spec *s, k_step_state *state, double lr) {
-  param_registry *r = s->params;
-  for (int i = 0; i < r->count; i++)
-    if (is_frozen(s, r->entries[i].name)) k_fill(params_grad(r, i), 0.0f, r->entries[i].numel);
-  k_step_guard(r->grads, r->total, state);
-  const adamw_config *o = &s->optim;
-  /* the weights whose moments this rank keeps: all, or its share (ZeRO-1) */
+/* What the optimiser touches, derived once per run from the frozen prefixes
+ * and this rank's share of the moments: the frozen entries (their gradients
+ * are zeroed) and the spans of trainable floats this rank updates, padding
+ * included (contiguous trainable entries make one span). */
+typedef struct {
+  int nfrozen, nspans;
+  int *frozen;        /* entry indices */
+  int64_t (*span)[2]; /* [lo, hi) into the flat arrays */
+} update_plan;
+
+static void update_plan_init(update_plan *u, const train_spec *s) {
+  const param_registry *r = s->params;
   const int64_t own_lo = r->sharded ? r->shard_lo : 0, own_hi = r->sharded ? r->shard_hi : r->total;
-  for (int i = 0; i < r->count;) { /* one update per run of trainable entries, padding included */
+  u->frozen = lola_malloc(sizeof(int) * (size_t)(r->count + 1), "frozen parameters");
+  u->span = lola_malloc(sizeof *u->span * (size_t)(r->count + 1), "optimiser spans");
+  u->nfrozen = u->nspans = 0;
+  for (int i = 0; i < r->count;) {
     if (is_frozen(s, r->entries[i].name)) {
-      i++;
+      u->frozen[u->nfrozen++] = i++;
       continue;
     }
     int end = i + 1;
@@ -76,10 +80,30 @@ static void optimiser_step(const train_spec *s, k_step_state *state, double lr) 
     int64_t lo = r->entries[i].offset, hi = end < r->count ? r->entries[end].offset : r->total;
     lo = lo > own_lo ? lo : own_lo;
     hi = hi < own_hi ? hi : own_hi;
-    if (hi > lo)
-      k_adamw_guarded(r->values + lo, r->grads + lo, r->m + (lo - own_lo), r->v + (lo - own_lo), hi - lo,
-                      state, lr, o->beta1, o->beta2, o->eps, o->weight_decay, o->grad_clip);
+    if (hi > lo) u->span[u->nspans][0] = lo, u->span[u->nspans++][1] = hi;
     i = end;
+  }
+}
+
+static void update_plan_free(update_plan *u) { free(u->frozen), free(u->span); }
+
+/* safe_gd_step over the trainable parameters only: frozen ones keep their
+ * values (no weight decay either) and contribute nothing to the norm. The
+ * norm, the non-finite check and the counters stay in the kernels' memory
+ * (`state`): nothing here waits for the device. */
+static void optimiser_step(const train_spec *s, const update_plan *u, k_step_state *state, double lr) {
+  param_registry *r = s->params;
+  for (int k = 0; k < u->nfrozen; k++) {
+    int i = u->frozen[k];
+    k_fill(params_grad(r, i), 0.0f, r->entries[i].numel);
+  }
+  k_step_guard(r->grads, r->total, state);
+  const adamw_config *o = &s->optim;
+  const int64_t own_lo = r->sharded ? r->shard_lo : 0; /* the kernels' moments start there (ZeRO-1) */
+  for (int k = 0; k < u->nspans; k++) {
+    int64_t lo = u->span[k][0], hi = u->span[k][1];
+    k_adamw_guarded(r->values + lo, r->grads + lo, r->m + (lo - own_lo), r->v + (lo - own_lo), hi - lo, state,
+                    lr, o->beta1, o->beta2, o->eps, o->weight_decay, o->grad_clip);
   }
   if (r->sharded) shard_allgather(r->values, r->total);
   params_zero_grad(r);
@@ -92,12 +116,8 @@ static void shard_moments(const train_spec *s) {
   int64_t lo, hi;
   shard_bounds(r->total, R, comm_rank(), &lo, &hi);
   params_shard_moments(r, lo, hi);
-  int64_t largest = 0;
-  for (int k = 0; k < R; k++) {
-    int64_t a, b;
-    shard_bounds(r->total, R, k, &a, &b);
-    largest = b - a > largest ? b - a : largest;
-  }
+  int64_t first_lo, largest; /* rank 0's share: the shares are equal but for the last ones */
+  shard_bounds(r->total, R, 0, &first_lo, &largest);
   lola_log("%s: AdamW moments sharded over %d ranks (ZeRO-1): at most %.1f MB per rank instead of %.1f MB",
            s->stage, R, 8.0 * (double)largest / 1e6, 8.0 * (double)r->total / 1e6);
 }
@@ -241,6 +261,8 @@ double train_run(const train_spec *s, const train_objective *obj) {
   if (s->shard_optimizer && R == 1)
     lola_log("%s: train.shard_optimizer has nothing to shard on one rank", s->stage);
   if (s->resume) resume_from_checkpoint(s, &c);
+  update_plan updates;
+  update_plan_init(&updates, s);
   if (rank == 0) {
     if (c.epoch > 0)
       metrics_keep_until(csv, METRICS_HEADER, c.epoch);
@@ -288,7 +310,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
       loss /= (double)s->accumulation * R;
       allreduce_sum_doubles(&loss, 1);
       grad_sync_finish(sync, s->params);
-      optimiser_step(s, state, lr);
+      optimiser_step(s, &updates, state, lr);
       loss_sum += loss;
       c.step++;
       c.samples += s->batch_size;
@@ -326,6 +348,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
   progress_end(&p, p.total, NULL);
   if (isnan(valid)) valid = validate(&plan, &pf, obj, &want, &next, c.step); /* resumed a finished run */
   prefetch_free(&pf);
+  update_plan_free(&updates);
   k_device_free(state);
   for (int k = 0; k < 2; k++) free(tickets[k]->items), free(tickets[k]->slots);
   free(sync);
