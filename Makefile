@@ -54,8 +54,15 @@ ifeq ($(CUDA),1)
 CFLAGS += -DLOLA_CUDA -I$(CUDA_HOME)/include
 NVCCFLAGS ?= -O2 -g -std=c++17 -gencode arch=compute_90,code=[sm_90,compute_90] \
              --Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror -I. -I$(CUDA_HOME)/include -DLOLA_CUDA
-LDLIBS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib -lcudart -lcublas -lcublasLt -lnccl -lstdc++ \
+LDLIBS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib -lcudart -lcublas -lcublasLt -lnccl -lstdc++ -ldl \
           -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib
+# cuDNN is loaded at run time (kernels/cuda/cudnn_api.cuh); its headers are
+# needed to build that path, which is left out where they are missing.
+CUDNN_H := $(firstword $(wildcard $(CUDA_HOME)/include/cudnn.h /usr/include/cudnn.h \
+                                  /usr/include/$(shell gcc -dumpmachine 2>/dev/null)/cudnn.h))
+ifneq ($(CUDNN_H),)
+NVCCFLAGS += -DLOLA_CUDNN -I$(dir $(CUDNN_H))
+endif
 CU_SRC := $(wildcard kernels/cuda/*.cu)
 endif
 

@@ -144,6 +144,23 @@ int k_gemm_precision_from_name(const char *name) {
   return -1;
 }
 
+bool k_set_conv_engine(const char *name) {
+  int e = !strcmp(name, "auto") ? 0 : !strcmp(name, "cudnn") ? 1 : !strcmp(name, "im2col") ? 2 : -1;
+  if (e < 0) return false;
+#ifdef LOLA_CUDA
+  kc_set_conv_engine(e == 0 ? KC_CONV_AUTO : e == 1 ? KC_CONV_CUDNN : KC_CONV_IM2COL);
+#endif
+  return true;
+}
+
+const char *k_conv_engine_status(void) {
+#ifdef LOLA_CUDA
+  return kc_cudnn_status();
+#else
+  return NULL;
+#endif
+}
+
 void k_sync(void) {
 #ifdef LOLA_CUDA
   if (active == K_BACKEND_CUDA) kc_sync();

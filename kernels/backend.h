@@ -56,6 +56,15 @@ void k_set_gemm_precision(k_gemm_precision p);
 /* "fp32", "tf32", "bf16"; -1 when unknown. */
 int k_gemm_precision_from_name(const char *name);
 
+/* Convolutions on the GPU: "auto" (cuDNN when its library loads and takes
+ * the shape, else im2col + cuBLAS), "cudnn" (the same, but a missing library
+ * is an error) or "im2col". False for an unknown name. Set it before sizing
+ * convolution workspaces. The CPU has its own convolutions whatever is set. */
+bool k_set_conv_engine(const char *name);
+/* What convolutions on the GPU run with ("cuDNN 9.19.0", or why im2col);
+ * NULL in a build without CUDA. Loads cuDNN on a CUDA backend. */
+const char *k_conv_engine_status(void);
+
 /* For the dispatch layer: the host address behind a device address of the
  * emulated backend (unchanged on the others). */
 void *k_backend_host_address(const void *p);

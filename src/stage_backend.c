@@ -23,6 +23,12 @@ const deck_key stage_backend_keys[] = {
      .choices = "bf16|tf32|fp32",
      .help = "matrix products on the GPU: bf16 or tf32 tensor cores with fp32 accumulation, or fp32 "
              "(storage and optimiser state stay fp32; the CPU computes in fp32)"},
+    {.path = "run.conv",
+     .type = KEY_STRING,
+     .fallback = "\"auto\"",
+     .choices = "auto|cudnn|im2col",
+     .help = "convolutions on the GPU: auto (cuDNN when its library loads, else im2col and cuBLAS), cudnn "
+             "(an error when it does not load) or im2col; circular padding always takes im2col"},
     {.path = NULL},
 };
 
@@ -82,11 +88,14 @@ void stage_backend_begin(const deck *d, const stage *st) {
   }
   device_check_exclusive(kind == K_BACKEND_CUDA); /* collective */
   k_set_gemm_precision((k_gemm_precision)k_gemm_precision_from_name(deck_string(d, "run.precision")));
+  k_set_conv_engine(deck_string(d, "run.conv")); /* the deck's choices are the engine's names */
   k_backend_set(kind);
-  if (kind != K_BACKEND_CPU)
-    lola_log("%s: kernels on the %s backend%s%s", st->name, k_backend_name(kind),
-             kind == K_BACKEND_CUDA ? ", matrix products in " : "",
-             kind == K_BACKEND_CUDA ? deck_string(d, "run.precision") : "");
+  if (kind == K_BACKEND_CUDA)
+    lola_log("%s: kernels on the %s backend, matrix products in %s, convolutions: %s", st->name,
+             k_backend_name(kind), deck_string(d, "run.precision"),
+             !strcmp(deck_string(d, "run.conv"), "im2col") ? "im2col (run.conv)" : k_conv_engine_status());
+  else if (kind != K_BACKEND_CPU)
+    lola_log("%s: kernels on the %s backend", st->name, k_backend_name(kind));
 }
 
 void stage_backend_end(void) {

@@ -1,6 +1,8 @@
-/* Convolution (kernels/conv.h) on the GPU: im2col over chunks of samples and
- * cuBLAS GEMMs in the precision of kc_get_precision (fp32, TF32 or bf16
- * tensor-core products, fp32 storage and accumulation).
+/* Convolution (kernels/conv.h) on the GPU: through cuDNN where it takes the
+ * shape (conv_cudnn.cu), otherwise, and always for circular padding, im2col
+ * over chunks of samples and cuBLAS GEMMs in the precision of
+ * kc_get_precision (fp32, TF32 or bf16 tensor-core products, fp32 storage
+ * and accumulation).
  *
  * The shape is padded to three spatial dims (leading size-1 dims with kernel 1,
  * stride 1, pad 0) as in kernels/cpu/conv_geom.c. The column matrix of one
@@ -15,6 +17,7 @@
 #include <limits.h>
 
 #include "common.cuh"
+#include "conv_geom.cuh"
 #include "kernels_cuda.h"
 
 /* Column matrices of a chunk of samples: up to this many floats (256 MiB), or
@@ -24,18 +27,8 @@ static const int64_t CONV_CHUNK_FLOATS = (int64_t)64 << 20;
 enum { CONV_THREADS = 256 };
 static const int64_t CONV_GRID_YZ = 65535; /* the grid's y and z limit */
 
-typedef struct {
-  int64_t batch, cin, cout;
-  int in[3], out[3], kernel[3], stride[3], pad[3];
-  int circular;
-  int kvol;
-  int64_t ck;     /* Cin·kvol */
-  int vin, vout;  /* spatial volumes */
-  bool pointwise; /* 1x1x1 kernel, stride 1, no pad: x itself is the column matrix */
-} cgeom;
-
 /* As conv_geom_init (kernels/cpu/conv_geom.c): validates s, dying with the same messages. */
-static void geom_init(cgeom *g, const k_conv_shape *s) {
+void kc_conv_geom(cgeom *g, const k_conv_shape *s) {
   if (s->dims < 1 || s->dims > K_CONV_MAX_DIMS)
     lola_die(1, "conv: %d spatial dims (1 to %d supported)", s->dims, K_CONV_MAX_DIMS);
   if (s->batch < 0 || s->cin < 1 || s->cout < 1)
@@ -98,14 +91,31 @@ static int64_t chunk_samples(const cgeom *g) {
   return nb < g->batch ? nb : g->batch;
 }
 
-static int64_t workspace_floats(const k_conv_shape *s) {
-  cgeom g;
-  geom_init(&g, s);
-  return chunk_samples(&g) * g.ck * g.vout;
+/* cuDNN's scratch: what the im2col path would use, and never under this. */
+static const int64_t CUDNN_MIN_BUDGET_FLOATS = (int64_t)4 << 20;
+
+static int64_t im2col_floats(const cgeom *g) { return chunk_samples(g) * g->ck * g->vout; }
+static int64_t cudnn_budget(const cgeom *g) {
+  int64_t f = im2col_floats(g);
+  return f > CUDNN_MIN_BUDGET_FLOATS ? f : CUDNN_MIN_BUDGET_FLOATS;
 }
 
-extern "C" int64_t kc_conv_fwd_workspace_floats(const k_conv_shape *s) { return workspace_floats(s); }
-extern "C" int64_t kc_conv_bwd_workspace_floats(const k_conv_shape *s) { return workspace_floats(s); }
+static int64_t workspace_floats(const k_conv_shape *s, bool backward) {
+  cgeom g;
+  kc_conv_geom(&g, s);
+  if (conv_cudnn_takes(&g, cudnn_budget(&g)))
+    return conv_cudnn_workspace_floats(&g, backward, cudnn_budget(&g));
+  return im2col_floats(&g);
+}
+
+extern "C" bool kc_conv_uses_cudnn(const k_conv_shape *s) {
+  cgeom g;
+  kc_conv_geom(&g, s);
+  return conv_cudnn_takes(&g, cudnn_budget(&g));
+}
+
+extern "C" int64_t kc_conv_fwd_workspace_floats(const k_conv_shape *s) { return workspace_floats(s, false); }
+extern "C" int64_t kc_conv_bwd_workspace_floats(const k_conv_shape *s) { return workspace_floats(s, true); }
 
 /* Source index along one dim for output coordinate o and tap t, or -1 where
  * zero padding applies (pad <= n with circular padding: one wrap at most). */
@@ -219,8 +229,12 @@ static void launch_im2col(float *col, const float *x, const cgeom *g, int64_t nb
 extern "C" void kc_conv_fwd(float *y, const float *x, const float *w, const float *b, const k_conv_shape *s,
                             float *work) {
   cgeom g;
-  geom_init(&g, s);
+  kc_conv_geom(&g, s);
   if (g.batch == 0) return;
+  if (conv_cudnn_takes(&g, cudnn_budget(&g))) {
+    conv_cudnn_fwd(y, x, w, b, &g, work, cudnn_budget(&g));
+    return;
+  }
   const int64_t xs = g.cin * g.vin, ys = g.cout * g.vout, cs = g.ck * g.vout;
   const int64_t chunk = g.pointwise ? g.batch : chunk_samples(&g);
   for (int64_t n0 = 0; n0 < g.batch; n0 += chunk) {
@@ -234,22 +248,28 @@ extern "C" void kc_conv_fwd(float *y, const float *x, const float *w, const floa
     kc_rm_gemm(false, false, g.cout, g.vout, g.ck, w, g.ck, 0, col, g.vout, cs, 0.0f, y + n0 * ys, g.vout, ys,
                nb);
   }
-  if (b) {
-    int64_t total = g.batch * ys;
-    add_bias<<<kc_blocks(total, CONV_THREADS), CONV_THREADS, 0, kc_stream()>>>(y, b, total, g.cout, g.vout);
-    KC_LAUNCH_CHECK();
-  }
+  if (b) kc_conv_add_bias(y, b, &g);
+}
+
+void kc_conv_add_bias(float *y, const float *b, const cgeom *g) {
+  int64_t total = g->batch * g->cout * g->vout;
+  add_bias<<<kc_blocks(total, CONV_THREADS), CONV_THREADS, 0, kc_stream()>>>(y, b, total, g->cout, g->vout);
+  KC_LAUNCH_CHECK();
 }
 
 extern "C" void kc_conv_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                             const k_conv_shape *s, float *work) {
   cgeom g;
-  geom_init(&g, s);
+  kc_conv_geom(&g, s);
   if (db) {
     bias_grad<<<(unsigned)g.cout, CONV_THREADS, 0, kc_stream()>>>(db, dy, g.batch, g.cout, g.vout);
     KC_LAUNCH_CHECK();
   }
   if ((!dx && !dw) || g.batch == 0) return;
+  if (conv_cudnn_takes(&g, cudnn_budget(&g))) {
+    conv_cudnn_bwd(dx, dw, dy, x, w, &g, work, cudnn_budget(&g));
+    return;
+  }
   const int64_t xs = g.cin * g.vin, ys = g.cout * g.vout, cs = g.ck * g.vout;
   const int64_t chunk = g.pointwise ? g.batch : chunk_samples(&g);
   for (int64_t n0 = 0; n0 < g.batch; n0 += chunk) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cuda_device.h"
+#include "kernels_cuda.h"
 
 extern "C" int cuda_device_count(void) {
   int n = 0;
@@ -61,6 +62,7 @@ extern "C" void cuda_versions(char *buf, size_t n) {
   if (driver && used > 0 && (size_t)used < n)
     used += snprintf(buf + used, n - (size_t)used, ", driver %d.%d", driver / 1000, (driver % 1000) / 10);
   if (used > 0 && (size_t)used < n)
-    snprintf(buf + used, n - (size_t)used, ", cuBLAS %d.%d.%d, NCCL %d.%d.%d", CUBLAS_VER_MAJOR,
-             CUBLAS_VER_MINOR, CUBLAS_VER_PATCH, nccl / 10000, (nccl % 10000) / 100, nccl % 100);
+    snprintf(buf + used, n - (size_t)used, ", cuBLAS %d.%d.%d, NCCL %d.%d.%d, %s", CUBLAS_VER_MAJOR,
+             CUBLAS_VER_MINOR, CUBLAS_VER_PATCH, nccl / 10000, (nccl % 10000) / 100, nccl % 100,
+             kc_cudnn_status());
 }

@@ -15,10 +15,21 @@
 extern "C" {
 #endif
 
-/* Convolution: im2col over chunks of samples + cuBLAS GEMMs in the precision of
- * kc_get_precision. `work` is device memory of kc_conv_*_workspace_floats
- * floats (the GPU's own sizing: a chunk of samples' column matrices, at most
- * 256 MiB or one sample, whichever is larger; 0 for pointwise convolutions). */
+/* Convolution in the precision of kc_get_precision: cuDNN (loaded at run
+ * time) where it takes the shape, else im2col over chunks of samples and
+ * cuBLAS GEMMs. `work` is device memory of kc_conv_*_workspace_floats floats
+ * (the GPU's own sizing: for im2col a chunk of samples' column matrices, at
+ * most 256 MiB or one sample, whichever is larger, 0 for pointwise
+ * convolutions; for cuDNN at least 16 MiB of scratch, and in bf16 the bf16
+ * copies of the operands). Set the precision and the engine before sizing. */
+typedef enum { KC_CONV_AUTO, KC_CONV_CUDNN, KC_CONV_IM2COL } kc_conv_engine;
+/* auto: cuDNN when it loads and takes the shape (not circular padding);
+ * cudnn: the same, but dies when the library does not load; im2col: never cuDNN. */
+void kc_set_conv_engine(kc_conv_engine e);
+/* "cuDNN 9.19.0", or why convolutions use im2col (loads the library, needs no device). */
+const char *kc_cudnn_status(void);
+/* Whether a convolution of this shape goes through cuDNN now (engine, precision). */
+bool kc_conv_uses_cudnn(const k_conv_shape *s);
 int64_t kc_conv_fwd_workspace_floats(const k_conv_shape *s);
 int64_t kc_conv_bwd_workspace_floats(const k_conv_shape *s);
 void kc_conv_fwd(float *y, const float *x, const float *w, const float *b, const k_conv_shape *s,

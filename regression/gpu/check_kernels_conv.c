@@ -27,10 +27,25 @@ static float *dev_fill(size_t n, unsigned seed, float lo, float hi) {
   return d;
 }
 
+static const char *const ENGINE_NAME[] = {"auto", "cudnn", "im2col"};
+static kc_conv_engine engine = KC_CONV_AUTO; /* the engine check_conv runs under */
+
+/* Bitwise equality of two device arrays of n floats. */
+static bool same_bits(const float *a, const float *b, size_t n) {
+  float *ha = host(n), *hb = host(n);
+  kc_download(ha, a, n * sizeof(float));
+  kc_download(hb, b, n * sizeof(float));
+  bool same = memcmp(ha, hb, n * sizeof(float)) == 0;
+  free(ha), free(hb);
+  return same;
+}
+
 /* One convolution, forward and backward, GPU in precision p against the CPU.
  * dw and db start from random values on both sides (they accumulate); the
- * GPU's dx starts from garbage (it is overwritten). */
-static void check_conv_shape(const k_conv_shape *s, bool bias, kc_precision p, const char *label) {
+ * GPU's dx starts from garbage (it is overwritten). The GPU pass runs twice
+ * from the same start: the second must give the same bits (deterministic
+ * algorithms only). Labels name the path that ran (cuDNN or im2col). */
+static void check_conv_shape(const k_conv_shape *s, bool bias, kc_precision p, const char *shape) {
   int64_t out[K_CONV_MAX_DIMS];
   int64_t vout = k_conv_out_shape(s, out), vin = 1;
   for (int d = 0; d < s->dims; d++) vin *= s->in[d];
@@ -49,12 +64,23 @@ static void check_conv_shape(const k_conv_shape *s, bool bias, kc_precision p, c
   k_conv_bwd(dx, dw, bias ? db : NULL, dy, x, w, s, work);
   free(work);
 
+  kc_set_conv_engine(engine);
+  kc_set_precision(p); /* before sizing: cuDNN's bf16 copies live in the workspace */
+  char label[96];
+  snprintf(label, sizeof label, "%s [%s]", shape, kc_conv_uses_cudnn(s) ? "cudnn" : "im2col");
   int64_t gwf = kc_conv_fwd_workspace_floats(s), gwb = kc_conv_bwd_workspace_floats(s);
   float *gwork = dev_zero((size_t)(gwf > gwb ? gwf : gwb));
-  kc_set_precision(p);
+  float *gy2 = dev_zero(ny), *gdx2 = dev_zero(nx), *gdw2 = dev(dw, nw), *gdb2 = dev(db, nb);
   kc_conv_fwd(gy, gx, gw, bias ? gb : NULL, s, gwork);
   kc_conv_bwd(gdx, gdw, bias ? gdb : NULL, gdy, gx, gw, s, gwork);
+  kc_conv_fwd(gy2, gx, gw, bias ? gb : NULL, s, gwork);
+  kc_conv_bwd(gdx2, gdw2, bias ? gdb2 : NULL, gdy, gx, gw, s, gwork);
   kc_set_precision(KC_FP32);
+  kc_set_conv_engine(KC_CONV_AUTO);
+  bool repeat = same_bits(gy, gy2, ny) && same_bits(gdx, gdx2, nx) && same_bits(gdw, gdw2, nw) &&
+                (!bias || same_bits(gdb, gdb2, nb));
+  report("conv", "rerun bits", label, repeat ? 0.0 : 1.0, 0.0);
+  kc_free(gy2), kc_free(gdx2), kc_free(gdw2), kc_free(gdb2);
 
   char what[32];
   double tol = PREC_TOL[p];
@@ -79,7 +105,8 @@ static void check_conv_shape(const k_conv_shape *s, bool bias, kc_precision p, c
  * without bias (alternating), in precision p; then the CPU's special paths
  * (Winograd and the adjoint input gradient from 16 channels) and a batch that
  * spans two chunks of the GPU's workspace. */
-static void check_conv(kc_precision p) {
+static void check_conv(kc_precision p, kc_conv_engine e) {
+  engine = e;
   static const int64_t ext[3][3] = {{37, 0, 0}, {13, 11, 0}, {7, 9, 5}};
   static const int ks[3] = {1, 3, 5};
   int item = 0;
@@ -236,17 +263,19 @@ static void check_losses(void) {
   }
 }
 
-/* Convolution forward + backward (dx, dw, db) at one DCAE size, in precision p. */
-static void bench_conv(int64_t batch, int64_t ch, int64_t hw, kc_precision p) {
+/* Convolution forward + backward (dx, dw, db) at one DCAE size, in precision p, under engine e. */
+static void bench_conv(int64_t batch, int64_t ch, int64_t hw, kc_precision p, kc_conv_engine e) {
   int64_t in[2] = {hw, hw};
   k_conv_shape s = k_conv_same(batch, ch, ch, 2, in, 3, false);
   size_t nx = (size_t)(batch * ch * hw * hw), nw = (size_t)k_conv_weight_numel(&s);
+  kc_set_conv_engine(e);
+  kc_set_precision(p);
+  const bool cudnn = kc_conv_uses_cudnn(&s);
   int64_t wf = kc_conv_fwd_workspace_floats(&s), wb = kc_conv_bwd_workspace_floats(&s);
   float *x = dev_fill(nx, 61, -1, 1), *w = dev_fill(nw, 62, -0.05f, 0.05f), *b = dev_zero(ch),
         *y = dev_zero(nx);
   float *dx = dev_zero(nx), *dw = dev_zero(nw), *db = dev_zero(ch),
         *work = dev_zero((size_t)(wf > wb ? wf : wb));
-  kc_set_precision(p);
   const int reps = 5;
   double fwd_ms = 0, bwd_ms = 0;
   for (int r = 0; r <= reps; r++) { /* the first round warms up */
@@ -259,12 +288,13 @@ static void bench_conv(int64_t batch, int64_t ch, int64_t hw, kc_precision p) {
     if (r > 0) fwd_ms += f / reps, bwd_ms += g / reps;
   }
   kc_set_precision(KC_FP32);
+  kc_set_conv_engine(KC_CONV_AUTO);
   double flops = 2.0 * (double)batch * ch * (double)(ch * 9) * (double)(hw * hw);
   printf(
-      "bench: conv3x3 %lldx%lld@%lldx%lld %s  fwd %8.3f ms %6.1f TFLOP/s  bwd %8.3f ms %6.1f TFLOP/s  "
+      "bench: conv3x3 %lldx%lld@%lldx%lld %s %-6s  fwd %8.3f ms %6.1f TFLOP/s  bwd %8.3f ms %6.1f TFLOP/s  "
       "fwd+bwd %8.3f ms %6.1f TFLOP/s\n",
-      (long long)batch, (long long)ch, (long long)hw, (long long)hw, PREC_NAME[p], fwd_ms,
-      flops / fwd_ms / 1e9, bwd_ms, 2 * flops / bwd_ms / 1e9, fwd_ms + bwd_ms,
+      (long long)batch, (long long)ch, (long long)hw, (long long)hw, PREC_NAME[p], cudnn ? "cudnn" : "im2col",
+      fwd_ms, flops / fwd_ms / 1e9, bwd_ms, 2 * flops / bwd_ms / 1e9, fwd_ms + bwd_ms,
       3 * flops / (fwd_ms + bwd_ms) / 1e9);
   kc_free(x), kc_free(w), kc_free(b), kc_free(y), kc_free(dx), kc_free(dw), kc_free(db), kc_free(work);
 }
@@ -272,17 +302,29 @@ static void bench_conv(int64_t batch, int64_t ch, int64_t hw, kc_precision p) {
 static void bench(void) {
   double peak = kc_bf16_gemm_tflops(8192, 10);
   printf("\nbench: bf16 GEMM peak (cuBLAS, 8192^3) %8.1f TFLOP/s\n", peak);
-  for (int p = 0; p < 2; p++) {
-    kc_precision prec = p ? KC_FP32 : KC_BF16;
-    bench_conv(8, 64, 256, prec);
-    bench_conv(8, 128, 128, prec);
-    bench_conv(8, 512, 32, prec);
-  }
+  for (int p = 0; p < 2; p++)
+    for (int e = 0; e < 2; e++) {
+      kc_precision prec = p ? KC_FP32 : KC_BF16;
+      kc_conv_engine eng = e ? KC_CONV_IM2COL : KC_CONV_AUTO;
+      bench_conv(8, 64, 256, prec, eng);
+      bench_conv(8, 128, 128, prec, eng);
+      bench_conv(8, 512, 32, prec, eng);
+    }
 }
 
 int main(int argc, char **argv) {
   if (!parity_begin("check_kernels_conv")) return 0;
-  for (int p = 0; p < 3; p++) check_conv((kc_precision)p);
+  printf("convolutions: %s\n", kc_cudnn_status());
+  /* Both paths: auto (cuDNN where it takes the shape, as runs use it) and im2col. */
+  for (int e = KC_CONV_AUTO; e <= KC_CONV_IM2COL; e += KC_CONV_IM2COL - KC_CONV_AUTO)
+    for (int p = 0; p < 3; p++) {
+      if (e == KC_CONV_AUTO && strncmp(kc_cudnn_status(), "cuDNN 9", 7) != 0) {
+        printf("conv: cuDNN path skipped: %s\n", kc_cudnn_status());
+        break;
+      }
+      printf("conv: engine %s, %s\n", ENGINE_NAME[e], PREC_NAME[p]);
+      check_conv((kc_precision)p, (kc_conv_engine)e);
+    }
   check_norms();
   for (int p = 0; p < 3; p++) check_bmm((kc_precision)p);
   check_losses();
