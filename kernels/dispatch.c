@@ -569,6 +569,26 @@ void k_step_guard(const float *g, int64_t n, k_step_state *s) {
   kcpu_step_guard(EMU(g), n, EMU(s));
 }
 
+void k_step_guard_sum(const float *g, int64_t n, k_step_state *s) {
+#ifdef LOLA_CUDA
+  if (k_backend() == K_BACKEND_CUDA) {
+    kc_step_guard_sum(g, n, s);
+    return;
+  }
+#endif
+  kcpu_step_guard_sum(EMU(g), n, EMU(s));
+}
+
+void k_step_guard_finish(k_step_state *s) {
+#ifdef LOLA_CUDA
+  if (k_backend() == K_BACKEND_CUDA) {
+    kc_step_guard_finish(s);
+    return;
+  }
+#endif
+  kcpu_step_guard_finish(EMU(s));
+}
+
 void k_adamw_guarded(float *p, const float *g, float *m, float *v, int64_t n, const k_step_state *s,
                      double lr, double beta1, double beta2, double eps, double weight_decay,
                      double grad_clip) {

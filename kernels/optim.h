@@ -56,6 +56,12 @@ typedef struct {
 /* The guard of safe_gd_step: s->norm = ||g||, summed as k_global_norm; when
  * finite, s->norm_sum += norm and s->steps += 1, otherwise s->skipped += 1. */
 void k_step_guard(const float *g, int64_t n, k_step_state *s);
+/* The guard in two halves, for a gradient split over ranks (ZeRO-1): first
+ * s->norm = Σ g² over this rank's part (summed as k_global_norm), then, once
+ * the caller has summed s->norm over the ranks, s->norm = sqrt(s->norm) and
+ * the counters as k_step_guard. */
+void k_step_guard_sum(const float *g, int64_t n, k_step_state *s);
+void k_step_guard_finish(k_step_state *s);
 
 /* The AdamW update of the step s guards: nothing when s->norm is not finite;
  * otherwise k_adamw_update at step s->steps of the clipped gradient

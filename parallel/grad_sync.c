@@ -7,48 +7,87 @@
 #include "../src/error.h"
 #include "comm.h"
 #include "nccl_comm.h"
+#include "shard.h"
 
 static void check(int rc, const char *what) {
   if (rc != MPI_SUCCESS) lola_die(LOLA_EXIT_RUNTIME, "gradient %s failed (MPI error %d)", what, rc);
 }
 
-/* Reduce grads[lo, lo + count) now (out of request slots). */
-static void reduce_now(const grad_sync *g, int64_t lo, int64_t count) {
-  for (int64_t off = lo; off < lo + count; off += GRAD_SYNC_BUCKET) {
-    int64_t n = lo + count - off < GRAD_SYNC_BUCKET ? lo + count - off : GRAD_SYNC_BUCKET;
-    if (k_backend() == K_BACKEND_CUDA) {
-      nccl_allreduce_mean_async(g->params->grads + off, n);
-    } else {
-      float *host = k_backend_host_address(g->params->grads);
-      check(MPI_Allreduce(MPI_IN_PLACE, host + off, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
-            "all-reduce");
-    }
+/* The owners' pieces of grads[off, off + n) when sharded: piece k is
+ * [lo[k], lo[k] + len[k]) of rank root[k]. Returns the count (the whole
+ * bucket to every rank, count 1 with root -1, when not sharded). */
+static int pieces(const param_registry *p, int64_t off, int64_t n, int64_t *lo, int64_t *len, int *root) {
+  if (!p->sharded) {
+    lo[0] = off, len[0] = n, root[0] = -1;
+    return 1;
+  }
+  int R = comm_size(), count = 0;
+  for (int r = shard_owner(p->total, R, off); r <= shard_owner(p->total, R, off + n - 1); r++) {
+    int64_t a, b;
+    shard_bounds(p->total, R, r, &a, &b);
+    a = a > off ? a : off;
+    b = b < off + n ? b : off + n;
+    if (b > a) lo[count] = a, len[count] = b - a, root[count++] = r;
+  }
+  return count;
+}
+
+/* Reduce grads[off, off + n), one bucket: started in the background, or
+ * blocking when the request slots are used up (`now`). */
+static void reduce_bucket(grad_sync *g, int64_t off, int64_t n, bool now) {
+  param_registry *p = g->params;
+  if (!g->piece_root) {
+    size_t R = (size_t)comm_size();
+    g->piece_lo = lola_malloc(sizeof(int64_t) * R, "gradient pieces");
+    g->piece_len = lola_malloc(sizeof(int64_t) * R, "gradient pieces");
+    g->piece_root = lola_malloc(sizeof(int) * R, "gradient pieces");
+  }
+  int64_t *lo = g->piece_lo, *len = g->piece_len;
+  int *root = g->piece_root;
+  int count = pieces(p, off, n, lo, len, root);
+  if (k_backend() == K_BACKEND_CUDA) { /* averaged by NCCL (ncclAvg) */
+    if (p->sharded)
+      nccl_reduce_mean_async(p->grads, lo, len, root, count);
+    else
+      nccl_allreduce_mean_async(p->grads + off, n);
+    return;
+  }
+  /* host memory, or the memory behind the emulated device's addresses */
+  float *host = k_backend_host_address(p->grads);
+  int me = comm_rank();
+  for (int k = 0; k < count; k++) {
+    float *at = host + lo[k];
+    void *send = root[k] == me ? MPI_IN_PLACE : at;
+    if (now && root[k] < 0)
+      check(MPI_Allreduce(MPI_IN_PLACE, at, (int)len[k], MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "all-reduce");
+    else if (now)
+      check(MPI_Reduce(send, at, (int)len[k], MPI_FLOAT, MPI_SUM, root[k], MPI_COMM_WORLD), "reduce");
+    else if (root[k] < 0)
+      check(MPI_Iallreduce(MPI_IN_PLACE, at, (int)len[k], MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                           &g->req[g->requests++]),
+            "all-reduce start");
+    else
+      check(MPI_Ireduce(send, at, (int)len[k], MPI_FLOAT, MPI_SUM, root[k], MPI_COMM_WORLD, &g->req[g->requests++]),
+            "reduce start");
   }
 }
 
-/* Start the all-reduce of grads[lo, lo + count), bucket by bucket. */
+/* Start the reduction of grads[lo, lo + count), bucket by bucket. */
 static void start(grad_sync *g, int64_t lo, int64_t count) {
+  const int most = g->params->sharded ? comm_size() : 1; /* requests one bucket may take */
   for (int64_t off = lo; off < lo + count; off += GRAD_SYNC_BUCKET) {
     int64_t n = lo + count - off < GRAD_SYNC_BUCKET ? lo + count - off : GRAD_SYNC_BUCKET;
-    if (g->started == GRAD_SYNC_MAX) {
-      reduce_now(g, off, lo + count - off);
-      return;
+    bool full = g->started == GRAD_SYNC_MAX || g->requests + most > GRAD_SYNC_MAX;
+    if (!full) {
+      g->span[g->started][0] = off;
+      g->span[g->started][1] = n;
+      g->started++;
     }
-    int i = g->started++;
-    g->span[i][0] = off;
-    g->span[i][1] = n;
-    g->req[i] = MPI_REQUEST_NULL;
-    if (k_backend() == K_BACKEND_CUDA) {
-      nccl_allreduce_mean_async(g->params->grads + off, n);
-    } else { /* host memory, or the memory behind the emulated device's addresses */
-      float *host = k_backend_host_address(g->params->grads);
-      check(MPI_Iallreduce(MPI_IN_PLACE, host + off, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &g->req[i]),
-            "all-reduce start");
-    }
+    reduce_bucket(g, off, n, full);
   }
   if (k_backend() != K_BACKEND_CUDA) { /* let the library move the earlier buckets along */
     int done;
-    check(MPI_Testall(g->started, g->req, &done, MPI_STATUSES_IGNORE), "all-reduce progress");
+    check(MPI_Testall(g->requests, g->req, &done, MPI_STATUSES_IGNORE), "gradient progress");
   }
 }
 
@@ -57,6 +96,7 @@ static void on_final(void *user, int64_t offset, int64_t count) { start(user, of
 void grad_sync_listen(grad_sync *g, param_registry *params) {
   g->params = params;
   g->started = 0;
+  g->requests = 0;
   if (comm_size() == 1) return;
   params->grads_final = on_final;
   params->grads_final_user = g;
@@ -84,8 +124,33 @@ void grad_sync_finish(grad_sync *g, param_registry *params) {
   if (k_backend() == K_BACKEND_CUDA) {
     nccl_join(); /* NCCL averaged (ncclAvg) */
   } else {
-    check(MPI_Waitall(g->started, g->req, MPI_STATUSES_IGNORE), "all-reduce wait");
-    k_scal(params->grads, 1.0f / (float)comm_size(), params->total);
+    check(MPI_Waitall(g->requests, g->req, MPI_STATUSES_IGNORE), "gradient wait");
+    int64_t lo = params->sharded ? params->shard_lo : 0, hi = params->sharded ? params->shard_hi : params->total;
+    k_scal(params->grads + lo, 1.0f / (float)comm_size(), hi - lo);
   }
   g->started = 0;
+  g->requests = 0;
+}
+
+void grad_sync_guard(const param_registry *params, k_step_state *state) {
+  if (!params->sharded || comm_size() == 1) {
+    k_step_guard(params->grads, params->total, state);
+    return;
+  }
+  k_step_guard_sum(params->grads + params->shard_lo, params->shard_hi - params->shard_lo, state);
+  if (k_backend() == K_BACKEND_CUDA) {
+    nccl_allreduce_sum_double_async(&state->norm);
+    nccl_join();
+  } else {
+    k_sync();
+    double *sum = &((k_step_state *)k_backend_host_address(state))->norm;
+    check(MPI_Allreduce(MPI_IN_PLACE, sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "norm sum");
+  }
+  k_step_guard_finish(state);
+}
+
+void grad_sync_free(grad_sync *g) {
+  free(g->piece_lo), free(g->piece_len), free(g->piece_root);
+  g->piece_lo = g->piece_len = NULL;
+  g->piece_root = NULL;
 }

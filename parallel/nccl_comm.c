@@ -54,6 +54,27 @@ void nccl_allgatherv_async(float *buf, const int64_t *lo, const int64_t *n) {
   nccl_check(ncclGroupEnd(), "group end");
 }
 
+void nccl_reduce_mean_async(float *buf, const int64_t *lo, const int64_t *n, const int *root, int count) {
+  nccl_init_once();
+  kc_comm_wait_compute();
+  cudaStream_t stream = (cudaStream_t)kc_comm_stream_handle();
+  nccl_check(ncclGroupStart(), "group start");
+  for (int k = 0; k < count; k++)
+    for (int64_t off = 0; off < n[k]; off += NCCL_CHUNK) {
+      size_t len = (size_t)(n[k] - off < NCCL_CHUNK ? n[k] - off : NCCL_CHUNK);
+      float *at = buf + lo[k] + off;
+      nccl_check(ncclReduce(at, at, len, ncclFloat, ncclAvg, root[k], world, stream), "reduce");
+    }
+  nccl_check(ncclGroupEnd(), "group end");
+}
+
+void nccl_allreduce_sum_double_async(double *v) {
+  nccl_init_once();
+  kc_comm_wait_compute();
+  nccl_check(ncclAllReduce(v, v, 1, ncclDouble, ncclSum, world, (cudaStream_t)kc_comm_stream_handle()),
+             "all-reduce");
+}
+
 void nccl_join(void) { kc_compute_wait_comm(); }
 
 void nccl_finalize(void) {
@@ -72,6 +93,16 @@ void nccl_allreduce_mean_async(float *buf, int64_t n) {
 void nccl_allgatherv_async(float *buf, const int64_t *lo, const int64_t *n) {
   (void)buf, (void)lo, (void)n;
   lola_die(LOLA_EXIT_RUNTIME, "NCCL all-gather requested in a build without CUDA");
+}
+
+void nccl_reduce_mean_async(float *buf, const int64_t *lo, const int64_t *n, const int *root, int count) {
+  (void)buf, (void)lo, (void)n, (void)root, (void)count;
+  lola_die(LOLA_EXIT_RUNTIME, "NCCL reduce requested in a build without CUDA");
+}
+
+void nccl_allreduce_sum_double_async(double *v) {
+  (void)v;
+  lola_die(LOLA_EXIT_RUNTIME, "NCCL all-reduce requested in a build without CUDA");
 }
 
 void nccl_join(void) {}

@@ -14,6 +14,12 @@ void nccl_allreduce_mean_async(float *buf, int64_t n);
  * all-gather of unequal shares, as grouped in-place broadcasts), on the
  * communication stream after every kernel queued so far. */
 void nccl_allgatherv_async(float *buf, const int64_t *lo, const int64_t *n);
+/* For k < count: buf[lo[k], lo[k] + n[k]) <- its mean over ranks, on rank
+ * root[k] only (grouped ncclReduce with ncclAvg; elsewhere the values stay
+ * as they were), on the communication stream after the kernels queued so far. */
+void nccl_reduce_mean_async(float *buf, const int64_t *lo, const int64_t *n, const int *root, int count);
+/* *v (one double, device memory) <- its sum over ranks, the same way. */
+void nccl_allreduce_sum_double_async(double *v);
 void nccl_join(void);
 /* Destroy the communicator (before MPI_Finalize); nothing when none was made. */
 void nccl_finalize(void);

@@ -15,6 +15,11 @@ void shard_bounds(int64_t total, int ranks, int rank, int64_t *lo, int64_t *hi) 
   *hi = b < total ? b : total;
 }
 
+int shard_owner(int64_t total, int ranks, int64_t index) {
+  int64_t units = (total + SHARD_ALIGN - 1) / SHARD_ALIGN, per = (units + ranks - 1) / ranks;
+  return (int)(index / (per * SHARD_ALIGN));
+}
+
 /* Every rank's share of `total` floats, in floats (lo, n) and in units of
  * SHARD_ALIGN floats (an MPI datatype of that many, so that int counts reach
  * 32 Gi floats); made once per total and rank count, not every step. */

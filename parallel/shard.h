@@ -2,9 +2,10 @@
  * keeps the AdamW moments of one contiguous share of the flat parameter
  * array and updates only those weights; the weights are then all-gathered,
  * so every rank starts the next step with all of them. A rank then holds
- * 2 + 2/R floats per weight instead of 4 (weights, gradients, moments); the
- * gradients are still all-reduced in full (parallel/grad_sync.h), so a step
- * moves its weights once more than without sharding.
+ * 2 + 2/R floats per weight instead of 4 (weights, gradients, moments).
+ * Gradients are then reduced to their owners only (parallel/grad_sync.h), so
+ * a step moves as many bytes as the all-reduce of an unsharded run: a reduce
+ * and an all-gather instead of an all-reduce.
  *
  * Shares are whole multiples of SHARD_ALIGN floats (the registry pads each
  * parameter to that), as equal as that allows; the last ones may be empty. */
@@ -17,6 +18,9 @@ enum { SHARD_ALIGN = 16 };
 
 /* [*lo, *hi): the share of `rank` among `ranks` of `total` floats. */
 void shard_bounds(int64_t total, int ranks, int rank, int64_t *lo, int64_t *hi);
+
+/* The rank whose share holds element `index` (0 <= index < total). */
+int shard_owner(int64_t total, int ranks, int64_t index);
 
 /* Collective: every rank's share of values[0, total) (in the kernels'
  * memory) to every rank. On the CUDA backend the copies run on the

@@ -36,7 +36,8 @@
   {.path = g ".train.prefetch", .type = KEY_BOOL, .fallback = "true",                                             \
    .help = "read the next batch on a helper thread while this one computes (ranks open the files themselves)"},   \
   {.path = g ".train.shard_optimizer", .type = KEY_BOOL, .fallback = "false",                                     \
-   .help = "ZeRO-1: each rank keeps and applies the AdamW moments of 1/ranks of the weights, then all-gathers"},   \
+   .help = "ZeRO-1: each rank gets the mean gradients of 1/ranks of the weights, keeps their AdamW moments, "       \
+           "updates them and all-gathers the weights"},                                                              \
   {.path = g ".valid.epoch_size", .type = KEY_INT, .fallback = "4096", .has_min = true, .min = 1,                 \
    .help = "validation samples per epoch (a multiple of valid.batch_size)"},                                      \
   {.path = g ".valid.batch_size", .type = KEY_INT, .fallback = "256", .has_min = true, .min = 1,                  \

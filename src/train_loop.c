@@ -97,7 +97,7 @@ static void optimiser_step(const train_spec *s, const update_plan *u, k_step_sta
     int i = u->frozen[k];
     k_fill(params_grad(r, i), 0.0f, r->entries[i].numel);
   }
-  k_step_guard(r->grads, r->total, state);
+  grad_sync_guard(r, state); /* the norm of the mean gradient, from the shares when sharded */
   const adamw_config *o = &s->optim;
   const int64_t own_lo = r->sharded ? r->shard_lo : 0; /* the kernels' moments start there (ZeRO-1) */
   for (int k = 0; k < u->nspans; k++) {
@@ -351,6 +351,7 @@ double train_run(const train_spec *s, const train_objective *obj) {
   update_plan_free(&updates);
   k_device_free(state);
   for (int k = 0; k < 2; k++) free(tickets[k]->items), free(tickets[k]->slots);
+  grad_sync_free(sync);
   free(sync);
   dist_sampler_free(&plan.tr);
   dist_sampler_free(&plan.va);

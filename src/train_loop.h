@@ -11,9 +11,10 @@
  *   "best" when the validation loss improves) and a metrics row every epoch;
  *   a progress line on rank 0. With spec->prefetch, each batch (micro-batches,
  *   validation batches alike) is read on a helper thread while the one
- *   before it computes. With spec->shard_optimizer each rank keeps the AdamW
- *   moments of its share of the weights (ZeRO-1, parallel/shard.h) and
- *   checkpoints gather them: the same weights and checkpoints either way.
+ *   before it computes. With spec->shard_optimizer each rank receives the
+ *   mean gradients of its share of the weights only and keeps their AdamW
+ *   moments (ZeRO-1, parallel/shard.h, parallel/grad_sync.h); checkpoints
+ *   gather the moments: the same weights and checkpoints either way.
  *
  * The union of a step's samples over ranks is the batch one rank would draw,
  * and every random number a sample sees is keyed by (seed, purpose, step,

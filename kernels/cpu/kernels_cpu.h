@@ -95,6 +95,8 @@ double kcpu_global_norm(const float *g, int64_t n);
 void kcpu_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, double lr, double beta1,
                        double beta2, double eps, double weight_decay, int64_t step);
 void kcpu_step_guard(const float *g, int64_t n, k_step_state *s);
+void kcpu_step_guard_sum(const float *g, int64_t n, k_step_state *s);
+void kcpu_step_guard_finish(k_step_state *s);
 void kcpu_adamw_guarded(float *p, const float *g, float *m, float *v, int64_t n, const k_step_state *s,
                         double lr, double beta1, double beta2, double eps, double weight_decay,
                         double grad_clip);

@@ -35,7 +35,7 @@ double lr_factor(lr_schedule_kind kind, int64_t t, int64_t epochs, int64_t warmu
   return f;
 }
 
-double kcpu_global_norm(const float *g, int64_t n) {
+static double sum_squares(const float *g, int64_t n) {
   double part[CHUNKS];
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
   for (int k = 0; k < CHUNKS; k++) {
@@ -45,8 +45,10 @@ double kcpu_global_norm(const float *g, int64_t n) {
   }
   double total = 0.0;
   for (int k = 0; k < CHUNKS; k++) total += part[k];
-  return sqrt(total);
+  return total;
 }
+
+double kcpu_global_norm(const float *g, int64_t n) { return sqrt(sum_squares(g, n)); }
 
 /* torch's single-tensor AdamW: p *= 1 - lr·wd; m = β1 m + (1-β1) g;
  * v = β2 v + (1-β2) g²; p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps),
@@ -75,7 +77,14 @@ void kcpu_adamw_update(float *p, const float *g, float *m, float *v, int64_t n, 
 }
 
 void kcpu_step_guard(const float *g, int64_t n, k_step_state *s) {
-  s->norm = kcpu_global_norm(g, n);
+  kcpu_step_guard_sum(g, n, s);
+  kcpu_step_guard_finish(s);
+}
+
+void kcpu_step_guard_sum(const float *g, int64_t n, k_step_state *s) { s->norm = sum_squares(g, n); }
+
+void kcpu_step_guard_finish(k_step_state *s) {
+  s->norm = sqrt(s->norm);
   if (isfinite(s->norm)) {
     s->norm_sum += s->norm;
     s->steps += 1;

@@ -106,10 +106,14 @@ extern "C" void kc_adamw_update(float *p, const float *g, float *m, float *v, in
 }
 
 /* The block sums of ||g||² added in the order kc_global_norm adds them. */
-__global__ static void step_guard(const double *part, k_step_state *s) {
+__global__ static void add_partials(const double *part, k_step_state *s) {
   double total = 0;
   for (int b = 0; b < RED_BLOCKS; b++) total += part[b];
-  double norm = sqrt(total);
+  s->norm = total;
+}
+
+__global__ static void step_guard_finish(k_step_state *s) {
+  double norm = sqrt(s->norm);
   s->norm = norm;
   if (isfinite(norm)) {
     s->norm_sum += norm;
@@ -119,12 +123,22 @@ __global__ static void step_guard(const double *part, k_step_state *s) {
   }
 }
 
-extern "C" void kc_step_guard(const float *g, int64_t n, k_step_state *s) {
+extern "C" void kc_step_guard_sum(const float *g, int64_t n, k_step_state *s) {
   double *part = partials();
   partial_sums<<<RED_BLOCKS, RED_THREADS, 0, kc_stream()>>>(part, n, square_of{g});
   KC_LAUNCH_CHECK();
-  step_guard<<<1, 1, 0, kc_stream()>>>(part, s);
+  add_partials<<<1, 1, 0, kc_stream()>>>(part, s);
   KC_LAUNCH_CHECK();
+}
+
+extern "C" void kc_step_guard_finish(k_step_state *s) {
+  step_guard_finish<<<1, 1, 0, kc_stream()>>>(s);
+  KC_LAUNCH_CHECK();
+}
+
+extern "C" void kc_step_guard(const float *g, int64_t n, k_step_state *s) {
+  kc_step_guard_sum(g, n, s);
+  kc_step_guard_finish(s);
 }
 
 /* Thread 0 of each block turns the guard's state into the update's factors. */
