@@ -231,10 +231,8 @@ extern "C" void kc_conv_fwd(float *y, const float *x, const float *w, const floa
   cgeom g;
   kc_conv_geom(&g, s);
   if (g.batch == 0) return;
-  if (conv_cudnn_takes(&g, cudnn_budget(&g))) {
-    conv_cudnn_fwd(y, x, w, b, &g, work, cudnn_budget(&g));
+  if (conv_cudnn_takes(&g, cudnn_budget(&g)) && conv_cudnn_fwd(y, x, w, b, &g, work, cudnn_budget(&g)))
     return;
-  }
   const int64_t xs = g.cin * g.vin, ys = g.cout * g.vout, cs = g.ck * g.vout;
   const int64_t chunk = g.pointwise ? g.batch : chunk_samples(&g);
   for (int64_t n0 = 0; n0 < g.batch; n0 += chunk) {
@@ -267,8 +265,8 @@ extern "C" void kc_conv_bwd(float *dx, float *dw, float *db, const float *dy, co
   }
   if ((!dx && !dw) || g.batch == 0) return;
   if (conv_cudnn_takes(&g, cudnn_budget(&g))) {
-    conv_cudnn_bwd(dx, dw, dy, x, w, &g, work, cudnn_budget(&g));
-    return;
+    conv_cudnn_bwd(&dx, &dw, dy, x, w, &g, work, cudnn_budget(&g));
+    if (!dx && !dw) return;
   }
   const int64_t xs = g.cin * g.vin, ys = g.cout * g.vout, cs = g.ck * g.vout;
   const int64_t chunk = g.pointwise ? g.batch : chunk_samples(&g);

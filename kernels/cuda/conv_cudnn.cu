@@ -10,11 +10,13 @@
  *     (as PyTorch's autocast does) for tensor-core kernels with fp32
  *     accumulation, and converts the results back to fp32.
  * A shape none of whose algorithms qualifies in some direction goes the
- * im2col way (conv.cu), as do circular padding and tensors beyond cuDNN's
- * 32-bit element counts.
+ * im2col way (conv.cu), as do circular padding, tensors beyond cuDNN's
+ * 32-bit element counts, and a shape cuDNN refuses at run time (said once).
  *
  * Parameter gradients accumulate as everywhere in the engine: dw += in fp32
  * (cuDNN's beta = 1, or the bf16 result added in fp32); db is conv.cu's. */
+#include <stdio.h>
+
 #include "common.cuh"
 #include "conv_geom.cuh"
 #include "kernels_cuda.h"
@@ -31,7 +33,7 @@ extern "C" void kc_set_conv_engine(kc_conv_engine e) { engine = e; }
 enum { PLAN_CACHE = 128, ALIGN_FLOATS = 64 };
 
 typedef struct {
-  bool used, usable;
+  bool used, described, usable; /* usable: cuDNN runs this shape (it has not refused it) */
   cgeom g;
   kc_precision precision;
   int64_t budget; /* floats of cuDNN scratch the algorithms may use */
@@ -68,11 +70,12 @@ static cudnnMathType_t run_math(cudnnMathType_t m, kc_precision p) {
 }
 
 static void destroy(const cudnn_api *a, plan *pl) {
+  pl->used = false;
+  if (!pl->described) return;
   a->destroy_tensor(pl->x);
   a->destroy_tensor(pl->y);
   a->destroy_filter(pl->w);
   a->destroy_conv(pl->conv);
-  pl->used = false;
 }
 
 /* Descriptors of g in precision p: 4-D tensors (2 spatial dims) unless the
@@ -99,19 +102,17 @@ static void describe(const cudnn_api *a, plan *pl) {
     xs[i] = xs[i + 1] * xd[i + 1];
     ys[i] = ys[i + 1] * yd[i + 1];
   }
-  cudnn_check(a->create_tensor(&pl->x), "cudnnCreateTensorDescriptor");
-  cudnn_check(a->create_tensor(&pl->y), "cudnnCreateTensorDescriptor");
-  cudnn_check(a->create_filter(&pl->w), "cudnnCreateFilterDescriptor");
-  cudnn_check(a->create_conv(&pl->conv), "cudnnCreateConvolutionDescriptor");
-  cudnn_check(a->set_tensor(pl->x, type, sp + 2, xd, xs), "cudnnSetTensorNdDescriptor (x)");
-  cudnn_check(a->set_tensor(pl->y, type, sp + 2, yd, ys), "cudnnSetTensorNdDescriptor (y)");
-  cudnn_check(a->set_filter(pl->w, type, CUDNN_TENSOR_NCHW, sp + 2, wd), "cudnnSetFilterNdDescriptor");
-  cudnn_check(a->set_conv(pl->conv, sp, pad, stride, dil, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-              "cudnnSetConvolutionNdDescriptor");
   const cudnnMathType_t ask = pl->precision == KC_FP32   ? CUDNN_FMA_MATH
                               : pl->precision == KC_TF32 ? CUDNN_DEFAULT_MATH
                                                          : CUDNN_TENSOR_OP_MATH;
-  cudnn_check(a->set_math(pl->conv, ask), "cudnnSetConvolutionMathType");
+  const cudnnStatus_t ok = CUDNN_STATUS_SUCCESS;
+  pl->described = a->create_tensor(&pl->x) == ok && a->create_tensor(&pl->y) == ok &&
+                  a->create_filter(&pl->w) == ok && a->create_conv(&pl->conv) == ok;
+  pl->usable = pl->described && a->set_tensor(pl->x, type, sp + 2, xd, xs) == ok &&
+               a->set_tensor(pl->y, type, sp + 2, yd, ys) == ok &&
+               a->set_filter(pl->w, type, CUDNN_TENSOR_NCHW, sp + 2, wd) == ok &&
+               a->set_conv(pl->conv, sp, pad, stride, dil, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT) == ok &&
+               a->set_math(pl->conv, ask) == ok;
 }
 
 /* The first ranked algorithm that qualifies (see the top of the file), or false. */
@@ -133,6 +134,7 @@ static bool pick(const Perf *perf, int n, const plan *pl, bool need_determinism,
 /* A ranking cuDNN cannot give (a library that loads but does not run here)
  * leaves the shape to im2col rather than stopping the run. */
 static void rank_algorithms(const cudnn_api *a, plan *pl) {
+  if (!pl->usable) return;
   int n = 0;
   cudnnConvolutionFwdAlgoPerf_t f[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   cudnnConvolutionBwdDataAlgoPerf_t d[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -225,75 +227,94 @@ static __nv_bfloat16 *bf16_copy(float **at, const float *src, int64_t n) {
   return dst;
 }
 
-void conv_cudnn_fwd(float *y, const float *x, const float *w, const float *b, const cgeom *g, float *work,
+/* A call cuDNN refuses (a library that loads but cannot run the plan here):
+ * fatal under run.conv = "cudnn"; otherwise said once, and the shape goes the
+ * im2col way from then on (the workspace, sized for cuDNN, covers im2col's). */
+static bool ran(plan *pl, cudnnStatus_t st, const char *call) {
+  if (st == CUDNN_STATUS_SUCCESS) return true;
+  if (engine == KC_CONV_CUDNN) cudnn_check(st, call);
+  fprintf(stderr,
+          "lola: conv: %s refused a %lld x %lld -> %lld channel convolution of %d x %d x %d (%s); that shape "
+          "takes im2col from now on\n",
+          call, (long long)pl->g.batch, (long long)pl->g.cin, (long long)pl->g.cout, pl->g.in[0], pl->g.in[1],
+          pl->g.in[2], cudnn_get()->error_string(st));
+  pl->usable = false;
+  return false;
+}
+
+bool conv_cudnn_fwd(float *y, const float *x, const float *w, const float *b, const cgeom *g, float *work,
                     int64_t budget) {
   const cudnn_api *a = cudnn_get();
   plan *pl = plan_for(a, g, budget);
-  if (!pl->usable) lola_die(1, "conv (cuda): no cuDNN algorithm for this shape (sized for im2col?)");
+  if (!pl->usable) return false;
   const float one = 1.0f, zero = 0.0f;
+  const size_t ws = (size_t)budget * sizeof(float);
   const int64_t nx = g->batch * g->cin * g->vin, ny = g->batch * g->cout * g->vout, nw = g->cout * g->ck;
-  cudnn_check(a->set_math(pl->conv, pl->fwd_math), "cudnnSetConvolutionMathType");
+  if (!ran(pl, a->set_math(pl->conv, pl->fwd_math), "cudnnSetConvolutionMathType")) return false;
   if (pl->precision != KC_BF16) {
-    cudnn_check(a->fwd(a->handle, &one, pl->x, x, pl->w, w, pl->conv, pl->fwd, work,
-                       (size_t)budget * sizeof(float), &zero, pl->y, y),
-                "cudnnConvolutionForward");
+    if (!ran(pl, a->fwd(a->handle, &one, pl->x, x, pl->w, w, pl->conv, pl->fwd, work, ws, &zero, pl->y, y),
+             "cudnnConvolutionForward"))
+      return false;
     if (b) kc_conv_add_bias(y, b, g);
-    return;
+    return true;
   }
   float *at = work;
   const __nv_bfloat16 *xb = bf16_copy(&at, x, nx), *wb = bf16_copy(&at, w, nw);
   __nv_bfloat16 *yb = bf16_copy(&at, NULL, ny);
-  cudnn_check(a->fwd(a->handle, &one, pl->x, xb, pl->w, wb, pl->conv, pl->fwd, at,
-                     (size_t)budget * sizeof(float), &zero, pl->y, yb),
-              "cudnnConvolutionForward");
+  if (!ran(pl, a->fwd(a->handle, &one, pl->x, xb, pl->w, wb, pl->conv, pl->fwd, at, ws, &zero, pl->y, yb),
+           "cudnnConvolutionForward"))
+    return false;
   from_bf16<<<kc_blocks(ny, CONVERT_THREADS), CONVERT_THREADS, 0, kc_stream()>>>(y, yb, b, ny, g->cout,
                                                                                  g->vout);
   KC_LAUNCH_CHECK();
+  return true;
 }
 
-void conv_cudnn_bwd(float *dx, float *dw, const float *dy, const float *x, const float *w, const cgeom *g,
+void conv_cudnn_bwd(float **dx, float **dw, const float *dy, const float *x, const float *w, const cgeom *g,
                     float *work, int64_t budget) {
   const cudnn_api *a = cudnn_get();
   plan *pl = plan_for(a, g, budget);
-  if (!pl->usable) lola_die(1, "conv (cuda): no cuDNN algorithm for this shape (sized for im2col?)");
+  if (!pl->usable) return;
   const float one = 1.0f, zero = 0.0f;
   const size_t ws = (size_t)budget * sizeof(float);
   const int64_t nx = g->batch * g->cin * g->vin, ny = g->batch * g->cout * g->vout, nw = g->cout * g->ck;
   if (pl->precision != KC_BF16) {
-    if (dw) {
-      cudnn_check(a->set_math(pl->conv, pl->filter_math), "cudnnSetConvolutionMathType");
-      cudnn_check(a->bwd_filter(a->handle, &one, pl->x, x, pl->y, dy, pl->conv, pl->bwd_filter, work, ws,
-                                &one, pl->w, dw),
-                  "cudnnConvolutionBackwardFilter");
-    }
-    if (dx) {
-      cudnn_check(a->set_math(pl->conv, pl->data_math), "cudnnSetConvolutionMathType");
-      cudnn_check(a->bwd_data(a->handle, &one, pl->w, w, pl->y, dy, pl->conv, pl->bwd_data, work, ws, &zero,
-                              pl->x, dx),
-                  "cudnnConvolutionBackwardData");
-    }
+    if (*dw && ran(pl, a->set_math(pl->conv, pl->filter_math), "cudnnSetConvolutionMathType") &&
+        ran(pl,
+            a->bwd_filter(a->handle, &one, pl->x, x, pl->y, dy, pl->conv, pl->bwd_filter, work, ws, &one,
+                          pl->w, *dw),
+            "cudnnConvolutionBackwardFilter"))
+      *dw = NULL;
+    if (*dx && pl->usable && ran(pl, a->set_math(pl->conv, pl->data_math), "cudnnSetConvolutionMathType") &&
+        ran(pl,
+            a->bwd_data(a->handle, &one, pl->w, w, pl->y, dy, pl->conv, pl->bwd_data, work, ws, &zero, pl->x,
+                        *dx),
+            "cudnnConvolutionBackwardData"))
+      *dx = NULL;
     return;
   }
   /* bf16: [x, then dx][dy][w][dw][cuDNN scratch]; dw first, so x's copy can take dx. */
   float *at = work;
-  __nv_bfloat16 *xb = bf16_copy(&at, dw ? x : NULL, nx);
-  const __nv_bfloat16 *dyb = bf16_copy(&at, dy, ny), *wb = bf16_copy(&at, dx ? w : NULL, nw);
+  __nv_bfloat16 *xb = bf16_copy(&at, *dw ? x : NULL, nx);
+  const __nv_bfloat16 *dyb = bf16_copy(&at, dy, ny), *wb = bf16_copy(&at, *dx ? w : NULL, nw);
   __nv_bfloat16 *dwb = bf16_copy(&at, NULL, nw);
-  if (dw) {
-    cudnn_check(a->set_math(pl->conv, pl->filter_math), "cudnnSetConvolutionMathType");
-    cudnn_check(a->bwd_filter(a->handle, &one, pl->x, xb, pl->y, dyb, pl->conv, pl->bwd_filter, at, ws, &zero,
-                              pl->w, dwb),
-                "cudnnConvolutionBackwardFilter");
-    add_from_bf16<<<kc_blocks(nw, CONVERT_THREADS), CONVERT_THREADS, 0, kc_stream()>>>(dw, dwb, nw);
+  if (*dw && ran(pl, a->set_math(pl->conv, pl->filter_math), "cudnnSetConvolutionMathType") &&
+      ran(pl,
+          a->bwd_filter(a->handle, &one, pl->x, xb, pl->y, dyb, pl->conv, pl->bwd_filter, at, ws, &zero,
+                        pl->w, dwb),
+          "cudnnConvolutionBackwardFilter")) {
+    add_from_bf16<<<kc_blocks(nw, CONVERT_THREADS), CONVERT_THREADS, 0, kc_stream()>>>(*dw, dwb, nw);
     KC_LAUNCH_CHECK();
+    *dw = NULL;
   }
-  if (dx) {
-    cudnn_check(a->set_math(pl->conv, pl->data_math), "cudnnSetConvolutionMathType");
-    cudnn_check(
-        a->bwd_data(a->handle, &one, pl->w, wb, pl->y, dyb, pl->conv, pl->bwd_data, at, ws, &zero, pl->x, xb),
-        "cudnnConvolutionBackwardData");
-    from_bf16<<<kc_blocks(nx, CONVERT_THREADS), CONVERT_THREADS, 0, kc_stream()>>>(dx, xb, NULL, nx, 1, 1);
+  if (*dx && pl->usable && ran(pl, a->set_math(pl->conv, pl->data_math), "cudnnSetConvolutionMathType") &&
+      ran(pl,
+          a->bwd_data(a->handle, &one, pl->w, wb, pl->y, dyb, pl->conv, pl->bwd_data, at, ws, &zero, pl->x,
+                      xb),
+          "cudnnConvolutionBackwardData")) {
+    from_bf16<<<kc_blocks(nx, CONVERT_THREADS), CONVERT_THREADS, 0, kc_stream()>>>(*dx, xb, NULL, nx, 1, 1);
     KC_LAUNCH_CHECK();
+    *dx = NULL;
   }
 }
 
@@ -303,7 +324,9 @@ bool conv_cudnn_takes(const cgeom *, int64_t) {
   return false;
 }
 int64_t conv_cudnn_workspace_floats(const cgeom *, bool, int64_t) { return 0; }
-void conv_cudnn_fwd(float *, const float *, const float *, const float *, const cgeom *, float *, int64_t) {}
-void conv_cudnn_bwd(float *, float *, const float *, const float *, const float *, const cgeom *, float *,
+bool conv_cudnn_fwd(float *, const float *, const float *, const float *, const cgeom *, float *, int64_t) {
+  return false;
+}
+void conv_cudnn_bwd(float **, float **, const float *, const float *, const float *, const cgeom *, float *,
                     int64_t) {}
 #endif

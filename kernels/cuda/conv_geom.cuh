@@ -36,9 +36,12 @@ void kc_conv_add_bias(float *y, const float *b, const cgeom *g);
  * precision: set it (and the engine) before sizing workspaces. */
 bool conv_cudnn_takes(const cgeom *g, int64_t budget);
 int64_t conv_cudnn_workspace_floats(const cgeom *g, bool backward, int64_t budget);
-void conv_cudnn_fwd(float *y, const float *x, const float *w, const float *b, const cgeom *g, float *work,
+/* The forward: false when cuDNN refused it (the caller runs im2col). The
+ * backward clears *dx and *dw as it computes them; what is left (a refusal)
+ * is the caller's to compute the im2col way. */
+bool conv_cudnn_fwd(float *y, const float *x, const float *w, const float *b, const cgeom *g, float *work,
                     int64_t budget);
-void conv_cudnn_bwd(float *dx, float *dw, const float *dy, const float *x, const float *w, const cgeom *g,
+void conv_cudnn_bwd(float **dx, float **dw, const float *dy, const float *x, const float *w, const cgeom *g,
                     float *work, int64_t budget);
 
 #endif
