@@ -12,10 +12,14 @@ regression/gpu/check.sh after our C benchmark, with the same architectures
             members with the vit_large masked denoiser (inference).
 
 bf16 autocast and torch.compile on CUDA (eager when compile is unavailable or
-fails: the line says so); fp32 eager-or-compiled on the CPU. Usage:
+fails: the line says so); fp32 eager-or-compiled on the CPU. torch.compile is
+regional by default: each transformer block and residual block is compiled on
+its own, so the 16 identical ViT blocks cost one compilation (minutes of
+whole-graph compilation would not fit the check's time); --compile full
+compiles the whole loss or sampling step instead. Usage:
 
   python3 regression/gpu/torch_step.py [--only denoiser|dcae|rollout] [--small]
-                                       [--no-compile] [--steps N] [--warmup N]
+                                       [--compile regional|full|off] [--steps N] [--warmup N]
 
 --small shrinks every size so that the whole script runs in seconds on a CPU.
 
@@ -66,9 +70,12 @@ class Env:
     def __init__(self, args):
         self.dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.cuda = self.dev.type == "cuda"
-        self.compile = not args.no_compile and hasattr(torch, "compile")
+        how = "off" if args.no_compile else args.compile
+        self.compile = how != "off" and hasattr(torch, "compile")
+        # regional compilation needs nn.Module.compile (PyTorch 2.2); full graphs otherwise
+        self.regional = how == "regional" and hasattr(torch.nn.Module, "compile")
         self.eager_reason = "" if self.compile else (
-            "--no-compile" if args.no_compile else "no torch.compile in this PyTorch")
+            "--compile off" if how == "off" else "no torch.compile in this PyTorch")
         self.warmup, self.steps = args.warmup, args.steps
         self.peak = None  # measured matmul peak, TFLOP/s
 
@@ -118,8 +125,24 @@ def make_adamw(params, env):
     return torch.optim.AdamW(params, **kw), "AdamW"
 
 
-def maybe_compile(fn, env):
-    return torch.compile(fn), "compiled"
+REGIONS = (tm.ViTBlock, tm.ResBlock)  # the repeated blocks a regional compilation compiles
+
+
+def maybe_compile(fn, env, model):
+    """fn compiled whole, or fn as it is with model's blocks compiled one by one."""
+    if not env.regional:
+        return torch.compile(fn), "compiled"
+    for m in model.modules():
+        if isinstance(m, REGIONS):
+            m.compile()
+    return fn, "compiled per block"
+
+
+def uncompile(model):
+    """Undo maybe_compile's per-block compilation (the eager fallback)."""
+    for m in model.modules():
+        if getattr(m, "_compiled_call_impl", None) is not None:
+            m._compiled_call_impl = None
 
 
 def run_timed(step, env):
@@ -142,7 +165,7 @@ def run_timed(step, env):
     return ms, warm, peak
 
 
-def bench(build_step, env, name, flops):
+def bench(build_step, env, name, flops, model):
     """build_step(compiled: bool) -> (step callable, mode string). Runs compiled,
     falls back to eager on failure, prints the result line."""
     step, mode = build_step(env.compile)
@@ -156,6 +179,7 @@ def bench(build_step, env, name, flops):
         msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         print(f"torch: {name}: torch.compile failed ({type(e).__name__}: {msg}); eager fallback", flush=True)
         torch._dynamo.reset()
+        uncompile(model)
         step, mode = build_step(False)
         mode = mode.replace("eager", "eager (compile failed)", 1)
         ms, warm, peak = run_timed(step, env)
@@ -208,7 +232,7 @@ def denoiser_step(cfg, env, name):
         loss_fn = (lambda m, a, b: tm.denoiser_loss(m, a, b))
         mode = "eager"
         if compiled:
-            loss_fn, mode = maybe_compile(loss_fn, env)
+            loss_fn, mode = maybe_compile(loss_fn, env, model)
 
         def step():
             with env.autocast():
@@ -222,7 +246,7 @@ def denoiser_step(cfg, env, name):
     tokens = B * math.prod(cfg["window"])
     nparams = sum(p.numel() for p in model.parameters())
     print(f"torch: {name}: {nparams / 1e6:.1f} M parameters, batch {B}, {tokens} tokens", flush=True)
-    bench(build, env, f"{name} step", vit_flops(cfg, B, train=True))
+    bench(build, env, f"{name} step", vit_flops(cfg, B, train=True), model)
 
 
 # ---------------------------------------------------------------- the autoencoder step
@@ -246,7 +270,7 @@ def dcae_step(cfg, env, name):
         loss_fn = (lambda m, a: tm.autoencoder_loss(m, a))
         mode = "eager"
         if compiled:
-            loss_fn, mode = maybe_compile(loss_fn, env)
+            loss_fn, mode = maybe_compile(loss_fn, env, model)
 
         def step():
             with env.autocast():
@@ -261,7 +285,7 @@ def dcae_step(cfg, env, name):
     nparams = sum(p.numel() for p in model.parameters())
     print(f"torch: {name}: {nparams / 1e6:.1f} M parameters, batch {B}, states {cfg['pix_channels']}x"
           f"{'x'.join(map(str, cfg['state']))}", flush=True)
-    bench(build, env, f"{name} step", flops)
+    bench(build, env, f"{name} step", flops, model)
 
 
 # ---------------------------------------------------------------- the ab rollout
@@ -297,7 +321,7 @@ def rollout(cfg, rcfg, env, name):
         fn = (lambda m, x_t, s, yy, mm: m.masked(x_t, s, yy, mm))
         mode = "eager"
         if compiled:
-            fn, mode = maybe_compile(fn, env)
+            fn, mode = maybe_compile(fn, env, model)
 
         @torch.no_grad()
         def sample():
@@ -317,7 +341,7 @@ def rollout(cfg, rcfg, env, name):
 
     flops = steps * vit_flops(cfg, B, train=False)
     print(f"torch: {name}: {B} members, {steps} steps, order {order}", flush=True)
-    ms = bench(build, env, f"{name}", flops)
+    ms = bench(build, env, f"{name}", flops, model)
     print(f"torch: {name}: {ms / steps:.2f} ms per denoiser evaluation (batch {B})", flush=True)
 
 
@@ -328,7 +352,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", choices=("denoiser", "dcae", "rollout"))
     p.add_argument("--small", action="store_true", help="tiny sizes: seconds on a CPU")
-    p.add_argument("--no-compile", action="store_true", help="eager mode")
+    p.add_argument("--compile", choices=("regional", "full", "off"), default="regional",
+                   help="torch.compile per block (default), of the whole step, or eager")
+    p.add_argument("--no-compile", action="store_true", help="eager mode (as --compile off)")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10, help="timed steps (rollouts for rollout)")
     args = p.parse_args()
@@ -340,7 +366,8 @@ def main():
     name = torch.cuda.get_device_name(0) if env.cuda else "cpu"
     cudnn = torch.backends.cudnn.version() if env.cuda else None
     print(f"torch: PyTorch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN {cudnn}, device {name}, "
-          f"compile {'on' if env.compile else 'off'}{', --small' if args.small else ''}", flush=True)
+          f"compile {('per block' if env.regional else 'whole step') if env.compile else 'off'}"
+          f"{', --small' if args.small else ''}", flush=True)
     env.peak, what = matmul_peak(env)
     print(f"torch: matmul peak ({what}) {env.peak:8.1f} TFLOP/s", flush=True)
 
