@@ -67,23 +67,29 @@ static void reduce_bucket(grad_sync *g, int64_t off, int64_t n, bool now) {
                            &g->req[g->requests++]),
             "all-reduce start");
     else
-      check(MPI_Ireduce(send, at, (int)len[k], MPI_FLOAT, MPI_SUM, root[k], MPI_COMM_WORLD, &g->req[g->requests++]),
+      check(MPI_Ireduce(send, at, (int)len[k], MPI_FLOAT, MPI_SUM, root[k], MPI_COMM_WORLD,
+                        &g->req[g->requests++]),
             "reduce start");
   }
 }
 
-/* Start the reduction of grads[lo, lo + count), bucket by bucket. */
+/* Start the reduction of grads[lo, lo + count), bucket by bucket. Every
+ * bucket is recorded, reduced at once or not, so that grad_sync_finish
+ * reduces only what nobody did. */
 static void start(grad_sync *g, int64_t lo, int64_t count) {
   const int most = g->params->sharded ? comm_size() : 1; /* requests one bucket may take */
   for (int64_t off = lo; off < lo + count; off += GRAD_SYNC_BUCKET) {
     int64_t n = lo + count - off < GRAD_SYNC_BUCKET ? lo + count - off : GRAD_SYNC_BUCKET;
-    bool full = g->started == GRAD_SYNC_MAX || g->requests + most > GRAD_SYNC_MAX;
-    if (!full) {
-      g->span[g->started][0] = off;
-      g->span[g->started][1] = n;
-      g->started++;
+    if (g->started == g->span_capacity) {
+      g->span_capacity = g->span_capacity ? 2 * g->span_capacity : 256;
+      g->span = lola_realloc(g->span, sizeof g->span[0] * (size_t)g->span_capacity, "gradient buckets");
     }
-    reduce_bucket(g, off, n, full);
+    g->span[g->started][0] = off;
+    g->span[g->started][1] = n;
+    g->started++;
+    const int limit =
+        g->request_limit > 0 && g->request_limit < GRAD_SYNC_MAX ? g->request_limit : GRAD_SYNC_MAX;
+    reduce_bucket(g, off, n, g->requests + most > limit);
   }
   if (k_backend() != K_BACKEND_CUDA) { /* let the library move the earlier buckets along */
     int done;
@@ -125,7 +131,8 @@ void grad_sync_finish(grad_sync *g, param_registry *params) {
     nccl_join(); /* NCCL averaged (ncclAvg) */
   } else {
     check(MPI_Waitall(g->requests, g->req, MPI_STATUSES_IGNORE), "gradient wait");
-    int64_t lo = params->sharded ? params->shard_lo : 0, hi = params->sharded ? params->shard_hi : params->total;
+    int64_t lo = params->sharded ? params->shard_lo : 0,
+            hi = params->sharded ? params->shard_hi : params->total;
     k_scal(params->grads + lo, 1.0f / (float)comm_size(), hi - lo);
   }
   g->started = 0;
@@ -150,7 +157,9 @@ void grad_sync_guard(const param_registry *params, k_step_state *state) {
 }
 
 void grad_sync_free(grad_sync *g) {
-  free(g->piece_lo), free(g->piece_len), free(g->piece_root);
+  free(g->span), free(g->piece_lo), free(g->piece_len), free(g->piece_root);
+  g->span = NULL;
+  g->span_capacity = 0;
   g->piece_lo = g->piece_len = NULL;
   g->piece_root = NULL;
 }

@@ -29,10 +29,13 @@ enum { GRAD_SYNC_BUCKET = 4 << 20, GRAD_SYNC_MAX = 4096 };
 
 typedef struct {
   param_registry *params;
-  int64_t span[GRAD_SYNC_MAX][2]; /* buckets started: offset, count (any order) */
-  int started;
-  MPI_Request req[GRAD_SYNC_MAX]; /* one per bucket, or per (bucket, owner) when sharded */
+  int64_t (*span)[2]; /* every bucket reduced this step: offset, count (any order) */
+  int started, span_capacity;
+  /* Outstanding non-blocking MPI calls, one per bucket, or per (bucket, owner)
+   * when sharded; a bucket that finds them all taken is reduced at once. */
+  MPI_Request req[GRAD_SYNC_MAX];
   int requests;
+  int request_limit;             /* at most this many outstanding (0: GRAD_SYNC_MAX) */
   int64_t *piece_lo, *piece_len; /* a bucket's pieces by owner (one per rank at most) */
   int *piece_root;
 } grad_sync;
@@ -47,7 +50,7 @@ void grad_sync_finish(grad_sync *g, param_registry *params);
  * the squares of its own share and the sums are added over the ranks on the
  * device, without a host wait on the GPU. */
 void grad_sync_guard(const param_registry *params, k_step_state *state);
-/* The piece arrays (the struct itself is the caller's). */
+/* The span and piece arrays (the struct itself is the caller's). */
 void grad_sync_free(grad_sync *g);
 
 #endif

@@ -41,13 +41,6 @@ struct dataset {
   bool collective; /* the read in progress is collective (every rank, same selection) */
 };
 
-/* realloc that dies instead of returning NULL. */
-static void *grow(void *p, size_t bytes) {
-  void *q = realloc(p, bytes ? bytes : 1);
-  if (!q) lola_die(LOLA_EXIT_RUNTIME, "out of memory growing a list to %zu bytes", bytes);
-  return q;
-}
-
 /* ---- opening ---- */
 
 /* Map the channel names onto this file's fields (or build the default list). */
@@ -165,7 +158,8 @@ static dataset *open_locked(const dataset_spec *spec) {
     char **paths;
     int n = well_list_files(dir, spec->include, spec->ninclude, spec->exclude, spec->nexclude, &paths);
     free(dir);
-    ds->files = grow(ds->files, (size_t)(ds->nfiles + n) * sizeof *ds->files);
+    ds->files =
+        lola_realloc(ds->files, (size_t)(ds->nfiles + n) * sizeof *ds->files, "the dataset file list");
     for (int i = 0; i < n; i++) {
       ds_file *f = &ds->files[ds->nfiles];
       memset(f, 0, sizeof *f);

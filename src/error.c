@@ -65,6 +65,12 @@ void *lola_malloc(size_t bytes, const char *what) {
   return p;
 }
 
+void *lola_realloc(void *p, size_t bytes, const char *what) {
+  void *q = realloc(p, bytes ? bytes : 1);
+  if (!q) lola_die(LOLA_EXIT_RUNTIME, "out of memory growing %s to %zu bytes", what, bytes);
+  return q;
+}
+
 void *lola_calloc(size_t count, size_t size, const char *what) {
   void *p = calloc(count ? count : 1, size ? size : 1);
   if (!p) lola_die(LOLA_EXIT_RUNTIME, "out of memory allocating %zu x %zu bytes for %s", count, size, what);

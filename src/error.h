@@ -20,6 +20,8 @@ _Noreturn void lola_die_collective(int code, const char *fmt, ...) __attribute__
 /* Allocation that never returns NULL: dies with a runtime error naming `what`. */
 void *lola_malloc(size_t bytes, const char *what);
 void *lola_calloc(size_t count, size_t size, const char *what);
+/* realloc that dies naming `what` instead of returning NULL. */
+void *lola_realloc(void *p, size_t bytes, const char *what);
 
 /* How a fatal error ends the job. The communicator layer (parallel/comm.c)
  * installs this once MPI is up; before that, or in programs without MPI, an

@@ -11,13 +11,6 @@
 #include "../io/well_read.h"
 #include "error.h"
 
-/* realloc that dies instead of returning NULL. */
-static void *grow(void *p, size_t bytes) {
-  void *q = realloc(p, bytes ? bytes : 1);
-  if (!q) lola_die(LOLA_EXIT_RUNTIME, "out of memory growing a list to %zu bytes", bytes);
-  return q;
-}
-
 static bool hdf5_name(const char *name) {
   size_t n = strlen(name);
   return (n > 5 && strcmp(name + n - 5, ".hdf5") == 0) || (n > 3 && strcmp(name + n - 3, ".h5") == 0);
@@ -35,7 +28,7 @@ static void walk(const char *dir, char ***files, int *n) {
       walk(p, files, n);
       free(p);
     } else if (hdf5_name(e->d_name)) {
-      *files = grow(*files, (size_t)(*n + 1) * sizeof **files);
+      *files = lola_realloc(*files, (size_t)(*n + 1) * sizeof **files, "the file list");
       (*files)[(*n)++] = p;
     } else {
       free(p);

@@ -19,7 +19,7 @@
 /* rank r's gradient i: small integers, so the sum over ranks is exact in float */
 static float grad_of(int rank, int64_t i) { return (float)((i * 7 + rank * 13) % 29) - 14.0f; }
 
-static void check_mean(k_backend_kind kind, bool announce, bool sharded) {
+static void check_mean_limited(k_backend_kind kind, bool announce, bool sharded, int request_limit) {
   k_backend_set(kind);
   param_registry r;
   params_init(&r, 8);
@@ -44,6 +44,7 @@ static void check_mean(k_backend_kind kind, bool announce, bool sharded) {
       h[i] = grad_of(rank, i);
   k_upload(r.grads, h, (size_t)r.total * sizeof(float));
   grad_sync *g = calloc(1, sizeof *g);
+  g->request_limit = request_limit;
   grad_sync_listen(g, &r);
   if (announce) { /* as a backward would: later parameters first, one run skipped (p2) */
     params_grads_final(&r, 3, 5);
@@ -92,6 +93,22 @@ static void check_mean(k_backend_kind kind, bool announce, bool sharded) {
   free(g);
   params_free(&r);
   k_backend_set(K_BACKEND_CPU);
+}
+
+static void check_mean(k_backend_kind kind, bool announce, bool sharded) {
+  check_mean_limited(kind, announce, sharded, 0);
+}
+
+/* Two outstanding requests at most: most buckets are reduced at once, and
+ * none of them twice. */
+TEST_RANKS(grad_sync_out_of_request_slots_2ranks, 2) {
+  check_mean_limited(K_BACKEND_CPU, true, false, 2);
+  check_mean_limited(K_BACKEND_CPU, true, true, 2);
+}
+
+TEST_RANKS(grad_sync_out_of_request_slots_3ranks, 3) {
+  check_mean_limited(K_BACKEND_CPU, true, false, 2);
+  check_mean_limited(K_BACKEND_EMULATED, true, true, 3);
 }
 
 TEST_RANKS(grad_sync_mean_2ranks, 2) {
