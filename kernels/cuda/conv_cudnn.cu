@@ -5,10 +5,13 @@
  *   - fit the scratch budget the caller's workspace reserves,
  *   - are deterministic (backward data and filter: the same inputs give the
  *     same gradients bit for bit, run after run),
- *   - compute in the precision asked for: fp32 runs FMA kernels only, tf32
- *     lets fp32 data use TF32 tensor cores, bf16 converts x, w and dy to bf16
- *     (as PyTorch's autocast does) for tensor-core kernels with fp32
- *     accumulation, and converts the results back to fp32.
+ *   - compute in the precision asked for: fp32 runs FMA kernels of the
+ *     GEMM family only (no FFT or Winograd, whose rounding is looser), tf32
+ *     lets fp32 data use TF32 tensor cores, and bf16 is PyTorch autocast's
+ *     convolution: x, w and dy are rounded to bf16, the tensor-core kernels
+ *     accumulate in fp32, and y, dx and each dw contribution come out in bf16
+ *     (cuDNN's bf16 configuration has outputs of the inputs' type), then are
+ *     widened to fp32 storage (dw accumulated there).
  * A shape none of whose algorithms qualifies in some direction goes the
  * im2col way (conv.cu), as do circular padding, tensors beyond cuDNN's
  * 32-bit element counts, and a shape cuDNN refuses at run time (said once).
@@ -30,10 +33,12 @@ extern "C" void kc_set_conv_engine(kc_conv_engine e) { engine = e; }
 
 #include "cudnn_api.cuh"
 
-enum { PLAN_CACHE = 128, ALIGN_FLOATS = 64 };
+/* Plans for this many shapes × precisions (a model has a few dozen); past
+ * that the oldest is replaced, and made again if needed. */
+enum { PLAN_CACHE = 512, ALIGN_FLOATS = 64 };
 
 typedef struct {
-  bool used, described, usable; /* usable: cuDNN runs this shape (it has not refused it) */
+  bool used, usable; /* usable: cuDNN runs this shape (it has not refused it) */
   cgeom g;
   kc_precision precision;
   int64_t budget; /* floats of cuDNN scratch the algorithms may use */
@@ -59,23 +64,34 @@ static bool same_geom(const cgeom *a, const cgeom *b) {
   return true;
 }
 
-/* Whether a ranked algorithm computes in precision p. */
+/* Whether a ranked algorithm computes in precision p (the call then runs
+ * with the ranking's own math type). */
 static bool math_fits(cudnnMathType_t m, kc_precision p) {
   if (m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return false; /* would round fp32 data to fp16 */
-  return p != KC_FP32 || m == CUDNN_FMA_MATH || m == CUDNN_DEFAULT_MATH;
+  return p != KC_FP32 || m == CUDNN_FMA_MATH;
 }
-/* The math type the call runs with: FMA only for fp32, whatever the ranking said otherwise. */
-static cudnnMathType_t run_math(cudnnMathType_t m, kc_precision p) {
-  return p == KC_FP32 ? CUDNN_FMA_MATH : m;
+
+/* Strict fp32 keeps to the GEMM-family algorithms (FFT and Winograd round
+ * more loosely than a direct sum). */
+static bool strict(cudnnConvolutionFwdAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
+}
+static bool strict(cudnnConvolutionBwdDataAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+}
+static bool strict(cudnnConvolutionBwdFilterAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1 ||
+         a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
 }
 
 static void destroy(const cudnn_api *a, plan *pl) {
   pl->used = false;
-  if (!pl->described) return;
-  a->destroy_tensor(pl->x);
-  a->destroy_tensor(pl->y);
-  a->destroy_filter(pl->w);
-  a->destroy_conv(pl->conv);
+  if (pl->x) a->destroy_tensor(pl->x);
+  if (pl->y) a->destroy_tensor(pl->y);
+  if (pl->w) a->destroy_filter(pl->w);
+  if (pl->conv) a->destroy_conv(pl->conv);
 }
 
 /* Descriptors of g in precision p: 4-D tensors (2 spatial dims) unless the
@@ -105,10 +121,11 @@ static void describe(const cudnn_api *a, plan *pl) {
   const cudnnMathType_t ask = pl->precision == KC_FP32   ? CUDNN_FMA_MATH
                               : pl->precision == KC_TF32 ? CUDNN_DEFAULT_MATH
                                                          : CUDNN_TENSOR_OP_MATH;
-  const cudnnStatus_t ok = CUDNN_STATUS_SUCCESS;
-  pl->described = a->create_tensor(&pl->x) == ok && a->create_tensor(&pl->y) == ok &&
-                  a->create_filter(&pl->w) == ok && a->create_conv(&pl->conv) == ok;
-  pl->usable = pl->described && a->set_tensor(pl->x, type, sp + 2, xd, xs) == ok &&
+  const cudnnStatus_t ok =
+      CUDNN_STATUS_SUCCESS; /* a failed create leaves its handle NULL: destroy skips it */
+  pl->usable = a->create_tensor(&pl->x) == ok && a->create_tensor(&pl->y) == ok &&
+               a->create_filter(&pl->w) == ok && a->create_conv(&pl->conv) == ok &&
+               a->set_tensor(pl->x, type, sp + 2, xd, xs) == ok &&
                a->set_tensor(pl->y, type, sp + 2, yd, ys) == ok &&
                a->set_filter(pl->w, type, CUDNN_TENSOR_NCHW, sp + 2, wd) == ok &&
                a->set_conv(pl->conv, sp, pad, stride, dil, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT) == ok &&
@@ -124,8 +141,9 @@ static bool pick(const Perf *perf, int n, const plan *pl, bool need_determinism,
     if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > bytes) continue;
     if (need_determinism && perf[i].determinism != CUDNN_DETERMINISTIC) continue;
     if (!math_fits(perf[i].mathType, pl->precision)) continue;
+    if (pl->precision == KC_FP32 && !strict(perf[i].algo)) continue;
     *algo = perf[i].algo;
-    *math = run_math(perf[i].mathType, pl->precision);
+    *math = perf[i].mathType;
     return true;
   }
   return false;
@@ -185,7 +203,14 @@ bool conv_cudnn_takes(const cgeom *g, int64_t budget) {
     if (engine == KC_CONV_CUDNN) lola_die(1, "conv: run.conv = \"cudnn\", but %s", kc_cudnn_status());
     return false;
   }
-  return plan_for(a, g, budget)->usable;
+  const plan *pl = plan_for(a, g, budget);
+  if (!pl->usable && engine == KC_CONV_CUDNN)
+    lola_die(1,
+             "conv: run.conv = \"cudnn\", but cuDNN has no deterministic algorithm in this precision within "
+             "%lld MB of scratch for a %lld x %lld -> %lld channel convolution of %d x %d x %d",
+             (long long)(budget * 4 >> 20), (long long)g->batch, (long long)g->cin, (long long)g->cout,
+             g->in[0], g->in[1], g->in[2]);
+  return pl->usable;
 }
 
 int64_t conv_cudnn_workspace_floats(const cgeom *g, bool backward, int64_t budget) {
@@ -230,14 +255,14 @@ static __nv_bfloat16 *bf16_copy(float **at, const float *src, int64_t n) {
 /* A call cuDNN refuses (a library that loads but cannot run the plan here):
  * fatal under run.conv = "cudnn"; otherwise said once, and the shape goes the
  * im2col way from then on (the workspace, sized for cuDNN, covers im2col's). */
-static bool ran(plan *pl, cudnnStatus_t st, const char *call) {
+static bool ran(const cudnn_api *a, plan *pl, cudnnStatus_t st, const char *call) {
   if (st == CUDNN_STATUS_SUCCESS) return true;
   if (engine == KC_CONV_CUDNN) cudnn_check(st, call);
   fprintf(stderr,
           "lola: conv: %s refused a %lld x %lld -> %lld channel convolution of %d x %d x %d (%s); that shape "
           "takes im2col from now on\n",
           call, (long long)pl->g.batch, (long long)pl->g.cin, (long long)pl->g.cout, pl->g.in[0], pl->g.in[1],
-          pl->g.in[2], cudnn_get()->error_string(st));
+          pl->g.in[2], a->error_string(st));
   pl->usable = false;
   return false;
 }
@@ -245,14 +270,15 @@ static bool ran(plan *pl, cudnnStatus_t st, const char *call) {
 bool conv_cudnn_fwd(float *y, const float *x, const float *w, const float *b, const cgeom *g, float *work,
                     int64_t budget) {
   const cudnn_api *a = cudnn_get();
+  if (!a) return false;
   plan *pl = plan_for(a, g, budget);
   if (!pl->usable) return false;
   const float one = 1.0f, zero = 0.0f;
   const size_t ws = (size_t)budget * sizeof(float);
   const int64_t nx = g->batch * g->cin * g->vin, ny = g->batch * g->cout * g->vout, nw = g->cout * g->ck;
-  if (!ran(pl, a->set_math(pl->conv, pl->fwd_math), "cudnnSetConvolutionMathType")) return false;
+  if (!ran(a, pl, a->set_math(pl->conv, pl->fwd_math), "cudnnSetConvolutionMathType")) return false;
   if (pl->precision != KC_BF16) {
-    if (!ran(pl, a->fwd(a->handle, &one, pl->x, x, pl->w, w, pl->conv, pl->fwd, work, ws, &zero, pl->y, y),
+    if (!ran(a, pl, a->fwd(a->handle, &one, pl->x, x, pl->w, w, pl->conv, pl->fwd, work, ws, &zero, pl->y, y),
              "cudnnConvolutionForward"))
       return false;
     if (b) kc_conv_add_bias(y, b, g);
@@ -261,7 +287,7 @@ bool conv_cudnn_fwd(float *y, const float *x, const float *w, const float *b, co
   float *at = work;
   const __nv_bfloat16 *xb = bf16_copy(&at, x, nx), *wb = bf16_copy(&at, w, nw);
   __nv_bfloat16 *yb = bf16_copy(&at, NULL, ny);
-  if (!ran(pl, a->fwd(a->handle, &one, pl->x, xb, pl->w, wb, pl->conv, pl->fwd, at, ws, &zero, pl->y, yb),
+  if (!ran(a, pl, a->fwd(a->handle, &one, pl->x, xb, pl->w, wb, pl->conv, pl->fwd, at, ws, &zero, pl->y, yb),
            "cudnnConvolutionForward"))
     return false;
   from_bf16<<<kc_blocks(ny, CONVERT_THREADS), CONVERT_THREADS, 0, kc_stream()>>>(y, yb, b, ny, g->cout,
@@ -273,20 +299,22 @@ bool conv_cudnn_fwd(float *y, const float *x, const float *w, const float *b, co
 void conv_cudnn_bwd(float **dx, float **dw, const float *dy, const float *x, const float *w, const cgeom *g,
                     float *work, int64_t budget) {
   const cudnn_api *a = cudnn_get();
+  if (!a) return;
   plan *pl = plan_for(a, g, budget);
   if (!pl->usable) return;
   const float one = 1.0f, zero = 0.0f;
   const size_t ws = (size_t)budget * sizeof(float);
   const int64_t nx = g->batch * g->cin * g->vin, ny = g->batch * g->cout * g->vout, nw = g->cout * g->ck;
   if (pl->precision != KC_BF16) {
-    if (*dw && ran(pl, a->set_math(pl->conv, pl->filter_math), "cudnnSetConvolutionMathType") &&
-        ran(pl,
+    if (*dw && ran(a, pl, a->set_math(pl->conv, pl->filter_math), "cudnnSetConvolutionMathType") &&
+        ran(a, pl,
             a->bwd_filter(a->handle, &one, pl->x, x, pl->y, dy, pl->conv, pl->bwd_filter, work, ws, &one,
                           pl->w, *dw),
             "cudnnConvolutionBackwardFilter"))
       *dw = NULL;
-    if (*dx && pl->usable && ran(pl, a->set_math(pl->conv, pl->data_math), "cudnnSetConvolutionMathType") &&
-        ran(pl,
+    if (*dx && pl->usable &&
+        ran(a, pl, a->set_math(pl->conv, pl->data_math), "cudnnSetConvolutionMathType") &&
+        ran(a, pl,
             a->bwd_data(a->handle, &one, pl->w, w, pl->y, dy, pl->conv, pl->bwd_data, work, ws, &zero, pl->x,
                         *dx),
             "cudnnConvolutionBackwardData"))
@@ -298,8 +326,8 @@ void conv_cudnn_bwd(float **dx, float **dw, const float *dy, const float *x, con
   __nv_bfloat16 *xb = bf16_copy(&at, *dw ? x : NULL, nx);
   const __nv_bfloat16 *dyb = bf16_copy(&at, dy, ny), *wb = bf16_copy(&at, *dx ? w : NULL, nw);
   __nv_bfloat16 *dwb = bf16_copy(&at, NULL, nw);
-  if (*dw && ran(pl, a->set_math(pl->conv, pl->filter_math), "cudnnSetConvolutionMathType") &&
-      ran(pl,
+  if (*dw && ran(a, pl, a->set_math(pl->conv, pl->filter_math), "cudnnSetConvolutionMathType") &&
+      ran(a, pl,
           a->bwd_filter(a->handle, &one, pl->x, xb, pl->y, dyb, pl->conv, pl->bwd_filter, at, ws, &zero,
                         pl->w, dwb),
           "cudnnConvolutionBackwardFilter")) {
@@ -307,8 +335,8 @@ void conv_cudnn_bwd(float **dx, float **dw, const float *dy, const float *x, con
     KC_LAUNCH_CHECK();
     *dw = NULL;
   }
-  if (*dx && pl->usable && ran(pl, a->set_math(pl->conv, pl->data_math), "cudnnSetConvolutionMathType") &&
-      ran(pl,
+  if (*dx && pl->usable && ran(a, pl, a->set_math(pl->conv, pl->data_math), "cudnnSetConvolutionMathType") &&
+      ran(a, pl,
           a->bwd_data(a->handle, &one, pl->w, wb, pl->y, dyb, pl->conv, pl->bwd_data, at, ws, &zero, pl->x,
                       xb),
           "cudnnConvolutionBackwardData")) {

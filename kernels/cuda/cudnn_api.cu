@@ -20,14 +20,15 @@ static bool resolve(void *lib, F *out, const char *name) {
 }
 
 static bool load(void) {
-  const char *names[] = {"libcudnn.so.9", "libcudnn.so"};
-  void *lib = NULL;
-  for (const char *n : names)
-    if ((lib = dlopen(n, RTLD_NOW | RTLD_LOCAL)) != NULL) break;
+  void *lib = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
-    snprintf(status, sizeof status, "no cuDNN 9 library found (libcudnn.so.9: %s): convolutions use im2col",
-             dlerror());
-    return false;
+    char why[160];
+    snprintf(why, sizeof why, "%s", dlerror());
+    lib = dlopen("libcudnn.so", RTLD_NOW | RTLD_LOCAL); /* an unversioned install */
+    if (!lib) {
+      snprintf(status, sizeof status, "no cuDNN 9 library found (%s): convolutions use im2col", why);
+      return false;
+    }
   }
   decltype(&cudnnGetVersion) version;
   decltype(&cudnnCreate) create;
@@ -76,7 +77,14 @@ const cudnn_api *cudnn_get(void) {
       return NULL;
     }
   }
-  cudnn_check(api.set_stream(api.handle, kc_stream()), "cudnnSetStream");
+  cudnnStatus_t st = api.set_stream(api.handle, kc_stream());
+  if (st != CUDNN_STATUS_SUCCESS) { /* as a handle that could not start */
+    snprintf(status, sizeof status,
+             "cuDNN %zu could not take the kernels' stream (%s): convolutions use im2col", api.version,
+             api.error_string(st));
+    state = -1;
+    return NULL;
+  }
   return &api;
 }
 
