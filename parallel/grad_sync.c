@@ -120,7 +120,7 @@ void grad_sync_finish(grad_sync *g, param_registry *params) {
   g->params = params; /* started is 0 when nothing was announced: all of it now */
   /* The gaps between the buckets started, in offset order, then the wait. */
   int n = g->started; /* the buckets started below come after these: sorting leaves them alone */
-  qsort(g->span, (size_t)n, sizeof g->span[0], by_offset);
+  if (n > 1) qsort(g->span, (size_t)n, sizeof g->span[0], by_offset);
   int64_t at = 0;
   for (int i = 0; i <= n; i++) {
     int64_t next = i < n ? g->span[i][0] : params->total;
