@@ -16,6 +16,7 @@
  * db += Σ over samples and positions per channel in double, fixed tree. */
 #include <limits.h>
 
+#include "column_sums.cuh"
 #include "common.cuh"
 #include "conv_geom.cuh"
 #include "kernels_cuda.h"
@@ -199,23 +200,57 @@ __global__ static void add_bias(float *y, const float *b, int64_t total, int64_t
     y[i] += b[(i / vout) % cout];
 }
 
-/* db[o] += Σ_n Σ_p dy[n][o][p]: one block per channel, each thread over a
- * fixed share in double, then a fixed tree (deterministic). */
-__global__ static void bias_grad(float *db, const float *dy, int64_t batch, int64_t cout, int64_t vout) {
+/* db[o] += Σ_n Σ_p dy[n][o][p]. One block per channel left most of the GPU
+ * idle on the DCAE's first levels (64 channels of 8 × 256² positions), so the
+ * positions are cut into chunks of BIAS_CHUNK fixed by the sizes: a block per
+ * (chunk, sample, channel) sums its chunk in double (contiguous reads, a fixed
+ * tree), and a second kernel adds a channel's partials in order
+ * (deterministic). */
+enum { BIAS_CHUNK = 2048 };
+static const int64_t BIAS_GRID_YZ = 65535;
+
+__global__ static void bias_partials(double *part, const float *dy, int64_t batch, int64_t cout, int64_t vout,
+                                     int64_t chunks, int64_t o0) {
   __shared__ double s[CONV_THREADS];
-  const int64_t o = blockIdx.x;
-  double v = 0.0;
-  for (int64_t n = 0; n < batch; n++) {
-    const float *d = dy + (n * cout + o) * vout;
-    for (int64_t p = threadIdx.x; p < vout; p += blockDim.x) v += d[p];
-  }
+  const int64_t k = blockIdx.x, n = blockIdx.y, o = o0 + blockIdx.z;
+  const int64_t p1 = (k + 1) * BIAS_CHUNK < vout ? (k + 1) * BIAS_CHUNK : vout;
+  const float *d = dy + (n * cout + o) * vout;
+  double v = 0;
+  for (int64_t p = k * BIAS_CHUNK + threadIdx.x; p < p1; p += CONV_THREADS) v += d[p];
   s[threadIdx.x] = v;
   __syncthreads();
   for (int w = CONV_THREADS / 2; w > 0; w >>= 1) {
     if ((int)threadIdx.x < w) s[threadIdx.x] += s[threadIdx.x + w];
     __syncthreads();
   }
-  if (threadIdx.x == 0) db[o] += (float)s[0];
+  if (threadIdx.x == 0) part[(o * batch + n) * chunks + k] = s[0];
+}
+
+__global__ static void bias_finish(float *db, const double *part, int64_t cout, int64_t per_channel) {
+  for (int64_t o = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; o < cout;
+       o += (int64_t)gridDim.x * blockDim.x) {
+    double t = 0;
+    for (int64_t i = 0; i < per_channel; i++) t += part[o * per_channel + i];
+    db[o] += (float)t;
+  }
+}
+
+static void bias_grad(float *db, const float *dy, const cgeom *g) {
+  if (g->batch == 0) return;
+  const int64_t chunks = (g->vout + BIAS_CHUNK - 1) / BIAS_CHUNK, per_channel = g->batch * chunks;
+  double *part = (double *)kc_column_scratch((size_t)((g->cout * per_channel + 1) / 2));
+  for (int64_t n0 = 0; n0 < g->batch; n0 += BIAS_GRID_YZ)
+    for (int64_t o0 = 0; o0 < g->cout; o0 += BIAS_GRID_YZ) {
+      /* the grid's y and z limits: samples and channels in slices (offsets into the same layout) */
+      const int64_t nb = g->batch - n0 < BIAS_GRID_YZ ? g->batch - n0 : BIAS_GRID_YZ;
+      const int64_t nc = g->cout - o0 < BIAS_GRID_YZ ? g->cout - o0 : BIAS_GRID_YZ;
+      dim3 grid((unsigned)chunks, (unsigned)nb, (unsigned)nc);
+      bias_partials<<<grid, CONV_THREADS, 0, kc_stream()>>>(part + n0 * chunks, dy + n0 * g->cout * g->vout,
+                                                            g->batch, g->cout, g->vout, chunks, o0);
+      KC_LAUNCH_CHECK();
+    }
+  bias_finish<<<kc_blocks(g->cout, 128), 128, 0, kc_stream()>>>(db, part, g->cout, per_channel);
+  KC_LAUNCH_CHECK();
 }
 
 static void launch_im2col(float *col, const float *x, const cgeom *g, int64_t nb) {
@@ -259,10 +294,7 @@ extern "C" void kc_conv_bwd(float *dx, float *dw, float *db, const float *dy, co
                             const k_conv_shape *s, float *work) {
   cgeom g;
   kc_conv_geom(&g, s);
-  if (db) {
-    bias_grad<<<(unsigned)g.cout, CONV_THREADS, 0, kc_stream()>>>(db, dy, g.batch, g.cout, g.vout);
-    KC_LAUNCH_CHECK();
-  }
+  if (db) bias_grad(db, dy, &g);
   if ((!dx && !dw) || g.batch == 0) return;
   if (conv_cudnn_takes(&g, cudnn_budget(&g))) {
     conv_cudnn_bwd(&dx, &dw, dy, x, w, &g, work, cudnn_budget(&g));

@@ -1,4 +1,5 @@
 /* Elementwise ops and the per-channel modulations of kernels/elementwise.h. */
+#include "column_sums.cuh"
 #include "common.cuh"
 #include "kernels_cuda.h"
 
@@ -116,6 +117,17 @@ __global__ static void modulate_dvec(float *dscale, float *dshift, const float *
   }
 }
 
+/* Token layout: (dy·x, dy) at row r of group g (a sample, or all of them
+ * when the vectors are shared), for the column sums. */
+struct modulate_terms {
+  const float *dy, *x;
+  int64_t rows, C;
+  __device__ double2 operator()(int64_t g, int64_t r, int64_t c) const {
+    int64_t i = (g * rows + r) * C + c;
+    return make_double2((double)dy[i] * x[i], dy[i]);
+  }
+};
+
 extern "C" void kc_modulate_fwd(float *y, const float *x, const float *scale, const float *shift,
                                 int64_t vstride, int64_t B, int64_t C, int64_t S, k_layout layout) {
   modulate_fwd<<<kc_blocks(B * C * S, 256), 256, 0, kc_stream()>>>(y, x, scale, shift, vstride, B, C, S,
@@ -127,7 +139,10 @@ extern "C" void kc_modulate_bwd(float *dx, float *dscale, float *dshift, const f
                                 const float *scale, int64_t vstride, int64_t B, int64_t C, int64_t S,
                                 k_layout layout) {
   /* Vector gradients first: dx may overwrite dy (in place); the stream orders the two. */
-  if (dscale || dshift) {
+  if ((dscale || dshift) && layout == K_TOKENS) { /* sums down the channels' columns */
+    int64_t groups = vstride ? B : 1, rows = vstride ? S : B * S;
+    kc_column_sums(dscale, dshift, vstride, groups, rows, C, modulate_terms{dy, x, rows, C});
+  } else if (dscale || dshift) {
     int64_t n = (vstride ? B : 1) * C;
     modulate_dvec<<<kc_blocks(n, 128), 128, 0, kc_stream()>>>(dscale, dshift, dy, x, vstride, B, C, S,
                                                               (int)layout);
@@ -178,6 +193,17 @@ __global__ static void mix_dc(float *dc, const float *dy, const float *x, const 
   }
 }
 
+/* Token layout: the dc term at row r of group g, for the column sums. */
+struct mix_terms {
+  const float *dy, *x, *r, *cvec;
+  int64_t vstride, rows, C, S;
+  __device__ double2 operator()(int64_t g, int64_t row, int64_t c) const {
+    int64_t b = vstride ? g : row / S, i = (g * rows + row) * C + c;
+    double cv = cvec[b * vstride + c], k = 1.0 / sqrt(1.0 + cv * cv);
+    return make_double2(dy[i] * (r[i] * k - (x[i] + cv * r[i]) * cv * k * k * k), 0.0);
+  }
+};
+
 extern "C" void kc_residual_mix_fwd(float *y, const float *x, const float *r, const float *c, int64_t vstride,
                                     int64_t B, int64_t C, int64_t S, k_layout layout) {
   mix_fwd<<<kc_blocks(B * C * S, 256), 256, 0, kc_stream()>>>(y, x, r, c, vstride, B, C, S, (int)layout);
@@ -188,7 +214,10 @@ extern "C" void kc_residual_mix_bwd(float *dx, float *dr, float *dc, const float
                                     const float *r, const float *c, int64_t vstride, int64_t B, int64_t C,
                                     int64_t S, k_layout layout) {
   /* dc first: dx or dr may overwrite dy (in place); the stream orders the two. */
-  if (dc) {
+  if (dc && layout == K_TOKENS) { /* sums down the channels' columns */
+    int64_t groups = vstride ? B : 1, rows = vstride ? S : B * S;
+    kc_column_sums(dc, NULL, vstride, groups, rows, C, mix_terms{dy, x, r, c, vstride, rows, C, S});
+  } else if (dc) {
     int64_t n = (vstride ? B : 1) * C;
     mix_dc<<<kc_blocks(n, 128), 128, 0, kc_stream()>>>(dc, dy, x, r, c, vstride, B, C, S, (int)layout);
     KC_LAUNCH_CHECK();

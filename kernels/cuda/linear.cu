@@ -1,5 +1,6 @@
 /* Linear layers through cuBLAS. Row-major (rows, in) · (out, in)ᵀ is, in
  * cuBLAS's column-major view, yᵀ = W·xᵀ with W seen as the (in, out) matrix Wᵀ. */
+#include "column_sums.cuh"
 #include "common.cuh"
 #include "kernels_cuda.h"
 
@@ -18,14 +19,14 @@ __global__ static void add_bias(float *y, const float *b, int64_t rows, int64_t 
     y[i] += b[i % out];
 }
 
-/* db[o] += Σ_rows dy[r, o]: one thread per column, rows in order (deterministic). */
-__global__ static void bias_grad(float *db, const float *dy, int64_t rows, int64_t out) {
-  int64_t o = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-  if (o >= out) return;
-  double s = 0;
-  for (int64_t r = 0; r < rows; r++) s += dy[r * out + o];
-  db[o] += (float)s;
-}
+/* dy[r, o], for db[o] += Σ_rows dy[r, o] (column_sums.cuh: deterministic). */
+struct bias_term {
+  const float *dy;
+  int64_t out;
+  __device__ double2 operator()(int64_t, int64_t r, int64_t o) const {
+    return make_double2(dy[r * out + o], 0.0);
+  }
+};
 
 extern "C" void kc_linear_fwd(float *y, const float *x, const float *w, const float *b, int64_t rows,
                               int64_t in, int64_t out) {
@@ -50,8 +51,5 @@ extern "C" void kc_linear_bwd(float *dx, float *dw, float *db, const float *dy, 
   }
   if (rows == 0) return;
   if (dw && in > 0 && out > 0) gemm(false, true, in, out, rows, x, in, dy, out, 1.0f, dw, in);
-  if (db && out > 0) {
-    bias_grad<<<kc_blocks(out, 128), 128, 0, kc_stream()>>>(db, dy, rows, out);
-    KC_LAUNCH_CHECK();
-  }
+  if (db && out > 0) kc_column_sums(db, NULL, 0, 1, rows, out, bias_term{dy, out});
 }

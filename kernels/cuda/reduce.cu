@@ -3,6 +3,7 @@
  * guarded step keeps its norm on the device, so it needs no host wait. */
 #include <math.h>
 
+#include "column_sums.cuh"
 #include "common.cuh"
 #include "kernels_cuda.h"
 
@@ -30,6 +31,19 @@ static double *partials(void) {
   static double *part;
   if (!part) CUDA_CHECK(cudaMalloc(&part, sizeof(double) * RED_BLOCKS));
   return part;
+}
+
+/* The column sums' partials (column_sums.cuh): grown when a call needs more
+ * (cudaFree waits for the kernels using the old one). */
+double2 *kc_column_scratch(size_t count) {
+  static double2 *scratch;
+  static size_t capacity;
+  if (count > capacity) {
+    if (scratch) CUDA_CHECK(cudaFree(scratch));
+    CUDA_CHECK(cudaMalloc(&scratch, sizeof(double2) * count));
+    capacity = count;
+  }
+  return scratch;
 }
 
 template <typename F>

@@ -72,6 +72,23 @@ static void check_pointwise(void) {
   kc_free(gx), kc_free(gdy), kc_free(gy), kc_free(gdx);
 }
 
+/* The bias gradient over many rows (253 chunks of the column sums) and
+ * columns that are not a multiple of 32, against the CPU's. */
+static void check_bias_grad_at_scale(void) {
+  int64_t rows = 16411, in = 1, out = 1029;
+  float *x = host(rows * in), *w = host(out * in), *dy = host(rows * out), *db = host(out),
+        *dw = host(out * in);
+  fill(x, rows * in, 41, -1, 1), fill(w, out * in, 42, -1, 1), fill(dy, rows * out, 43, -1, 1),
+      fill(db, out, 44, -1, 1), fill(dw, out * in, 45, -1, 1);
+  float *gx = dev(x, rows * in), *gw = dev(w, out * in), *gdy = dev(dy, rows * out), *gdb = dev(db, out),
+        *gdw = dev(dw, out * in);
+  k_linear_bwd(NULL, dw, db, dy, x, w, rows, in, out);
+  kc_linear_bwd(NULL, gdw, gdb, gdy, gx, gw, rows, in, out);
+  report("linear", "db", "16411 rows -> 1029", rel_err(gdb, db, out), 1e-6);
+  free(x), free(w), free(dy), free(db), free(dw);
+  kc_free(gx), kc_free(gw), kc_free(gdy), kc_free(gdb), kc_free(gdw);
+}
+
 static void check_modulation(k_layout layout, int64_t vstride_kind) {
   int64_t B = 3, C = 37, S = 29, n = B * C * S, vstride = vstride_kind ? C : 0, nv = vstride ? B * C : C;
   float *x = host(n), *r = host(n), *dy = host(n), *sc = host(nv), *sh = host(nv);
@@ -741,6 +758,7 @@ int main(int argc, char **argv) {
   check_linear(KC_FP32, "fp32", 1e-5);
   check_linear(KC_TF32, "tf32", 5e-3);
   check_linear(KC_BF16, "bf16", 3e-2);
+  check_bias_grad_at_scale();
   check_pointwise();
   for (int layout = 0; layout < 2; layout++)
     for (int vs = 0; vs < 2; vs++) check_modulation(layout ? K_TOKENS : K_CHANNEL_FIRST, vs);
