@@ -89,7 +89,7 @@ $(BUILD)/%.o: %.c
 $(BUILD)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	@echo "  NVCC  $<"
-	@$(NVCC) $(NVCCFLAGS) -c $< -o $@
+	@$(NVCC) $(NVCCFLAGS) -MMD -MP -MF $(@:.o=.d) -c $< -o $@
 
 $(BUILD)/liblola.a: $(LIB_OBJ)
 	@rm -f $@

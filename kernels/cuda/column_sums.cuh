@@ -10,8 +10,9 @@
  * GPU idle when there are few columns and many rows (1024 channels over
  * 40960 tokens: 8 blocks). Here the rows are cut into chunks fixed by the
  * sizes alone: blocks of 32 columns × 8 row lanes sum a chunk each in
- * double, a fixed tree adds the lanes, and a second kernel adds the chunks in
- * order, so the result does not depend on the scheduling (deterministic). */
+ * double, a fixed order adds the lanes, and a second kernel of the same shape
+ * adds the chunks, each lane a fixed subset in order, so the result does not
+ * depend on the scheduling (deterministic). */
 #ifndef LOLA_COLUMN_SUMS_CUH
 #define LOLA_COLUMN_SUMS_CUH
 
@@ -55,20 +56,29 @@ __global__ static void cs_partial(double2 *part, int64_t g0, int64_t rows, int64
   }
 }
 
-/* out += the chunks' sums, added in chunk order. */
-__global__ static void cs_finish(float *out0, float *out1, int64_t ostride, const double2 *part,
-                                 int64_t groups, int64_t chunks, int64_t cols) {
-  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < groups * cols;
-       t += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t g = t / cols, c = t % cols;
-    double x = 0.0, y = 0.0;
-    for (int64_t k = 0; k < chunks; k++) {
+/* out += the chunks' sums: lane y of a column adds chunks y, y + 8, ... in
+ * order, then the lanes meet in a fixed order (deterministic). */
+__global__ static void cs_finish(float *out0, float *out1, int64_t ostride, const double2 *part, int64_t g0,
+                                 int64_t chunks, int64_t cols) {
+  __shared__ double2 lane[CS_LANES][CS_COLS];
+  const int64_t c = blockIdx.x * (int64_t)CS_COLS + threadIdx.x, g = g0 + blockIdx.y;
+  double2 acc = make_double2(0.0, 0.0);
+  if (c < cols)
+    for (int64_t k = threadIdx.y; k < chunks; k += CS_LANES) {
       double2 v = part[(g * chunks + k) * cols + c];
-      x += v.x;
-      y += v.y;
+      acc.x += v.x;
+      acc.y += v.y;
     }
-    if (out0) out0[g * ostride + c] += (float)x;
-    if (out1) out1[g * ostride + c] += (float)y;
+  lane[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < cols) {
+    double2 t = lane[0][threadIdx.x];
+    for (int y = 1; y < CS_LANES; y++) {
+      t.x += lane[y][threadIdx.x].x;
+      t.y += lane[y][threadIdx.x].y;
+    }
+    if (out0) out0[g * ostride + c] += (float)t.x;
+    if (out1) out1[g * ostride + c] += (float)t.y;
   }
 }
 
@@ -79,15 +89,16 @@ static void kc_column_sums(float *out0, float *out1, int64_t ostride, int64_t gr
   if (groups == 0 || cols == 0 || (!out0 && !out1)) return;
   const int64_t per = cs_chunk_rows(rows), chunks = rows > 0 ? (rows + per - 1) / per : 1;
   double2 *part = kc_column_scratch((size_t)(groups * chunks * cols));
+  const unsigned tiles = (unsigned)((cols + CS_COLS - 1) / CS_COLS);
   for (int64_t g0 = 0; g0 < groups; g0 += CS_MAX_GRID_Z) {
     const int64_t ng = groups - g0 < CS_MAX_GRID_Z ? groups - g0 : CS_MAX_GRID_Z;
-    dim3 grid((unsigned)((cols + CS_COLS - 1) / CS_COLS), (unsigned)chunks, (unsigned)ng);
-    cs_partial<<<grid, dim3(CS_COLS, CS_LANES), 0, kc_stream()>>>(part, g0, rows, cols, per, chunks, f);
+    cs_partial<<<dim3(tiles, (unsigned)chunks, (unsigned)ng), dim3(CS_COLS, CS_LANES), 0, kc_stream()>>>(
+        part, g0, rows, cols, per, chunks, f);
+    KC_LAUNCH_CHECK();
+    cs_finish<<<dim3(tiles, (unsigned)ng), dim3(CS_COLS, CS_LANES), 0, kc_stream()>>>(out0, out1, ostride,
+                                                                                      part, g0, chunks, cols);
     KC_LAUNCH_CHECK();
   }
-  cs_finish<<<kc_blocks(groups * cols, 256), 256, 0, kc_stream()>>>(out0, out1, ostride, part, groups, chunks,
-                                                                    cols);
-  KC_LAUNCH_CHECK();
 }
 
 #endif

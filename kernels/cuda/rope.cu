@@ -2,6 +2,7 @@
  * cos / sin computed once in double (as the CPU) and applied to every sample;
  * sums over the batch and over tokens run in double in a fixed order. */
 #include "../rope.h"
+#include "column_sums.cuh"
 #include "common.cuh"
 #include "kernels_cuda.h"
 
@@ -51,16 +52,16 @@ __global__ static void angles_fwd_k(float *angles, const float *coo, const float
   }
 }
 
-/* One thread per dtheta entry (d, m): the tokens summed in order. */
-__global__ static void angles_bwd_k(float *dtheta, const float *dangles, const float *coo, int64_t tokens,
-                                    int64_t ndim, int64_t pairs) {
-  GRID_STRIDE(i, ndim * pairs) {
-    int64_t d = i / pairs, m = i % pairs;
-    double s = 0.0;
-    for (int64_t l = 0; l < tokens; l++) s += (double)coo[l * ndim + d] * dangles[l * pairs + m];
-    dtheta[i] += (float)s;
+/* coo[l, d] · dangles[l, m], for dtheta[d, m] += Σ_l (column_sums.cuh: the
+ * tokens in fixed chunks, deterministic; a thread per (d, m) over 1280 tokens
+ * kept 6 blocks busy). */
+struct angle_terms {
+  const float *dangles, *coo;
+  int64_t ndim, pairs;
+  __device__ double2 operator()(int64_t d, int64_t l, int64_t m) const {
+    return make_double2((double)coo[l * ndim + d] * dangles[l * pairs + m], 0.0);
   }
-}
+};
 
 extern "C" void kc_rope_angles_fwd(float *angles, const float *coo, const float *theta, int64_t tokens,
                                    int64_t ndim, int64_t pairs) {
@@ -73,9 +74,7 @@ extern "C" void kc_rope_angles_fwd(float *angles, const float *coo, const float 
 extern "C" void kc_rope_angles_bwd(float *dtheta, const float *dangles, const float *coo, int64_t tokens,
                                    int64_t ndim, int64_t pairs) {
   if (!dtheta || ndim * pairs <= 0) return;
-  angles_bwd_k<<<kc_blocks(ndim * pairs, THREADS), THREADS, 0, kc_stream()>>>(dtheta, dangles, coo, tokens,
-                                                                              ndim, pairs);
-  KC_LAUNCH_CHECK();
+  kc_column_sums(dtheta, NULL, pairs, ndim, tokens, pairs, angle_terms{dangles, coo, ndim, pairs});
 }
 
 static int64_t pairs_of(int64_t channels) {

@@ -151,8 +151,11 @@ static void check_modulation(k_layout layout, int64_t vstride_kind) {
   kc_free(gdsc), kc_free(gdsh);
 }
 
-static void check_norms(void) {
-  int64_t rows = 37, dim = 129, n = rows * dim;
+/* Rows of 129 values (a warp per row) and of 4999 (a block per row). */
+static void check_norm_rows(int64_t rows, int64_t dim) {
+  int64_t n = rows * dim;
+  char shape[32];
+  snprintf(shape, sizeof shape, "%lldx%lld", (long long)rows, (long long)dim);
   float *x = host(n), *dy = host(n), *y = host(n), *dx = host(n), *rs = host(rows);
   fill(x, n, 12, -3, 5), fill(dy, n, 13, -1, 1);
   float *gx = dev(x, n), *gdy = dev(dy, n), *gy = dev_zero(n), *gdx = dev_zero(n), *grs = dev_zero(rows);
@@ -165,12 +168,17 @@ static void check_norms(void) {
       k_layernorm_fwd(y, rs, x, rows, dim), k_layernorm_bwd(dx, dy, y, rs, rows, dim);
       kc_layernorm_fwd(gy, grs, gx, rows, dim), kc_layernorm_bwd(gdx, gdy, gy, grs, rows, dim);
     }
-    report(name, "fwd", "37x129", rel_err(gy, y, n), 1e-6);
-    report(name, "rstd", "37x129", rel_err(grs, rs, rows), 1e-6);
-    report(name, "bwd", "37x129", rel_err(gdx, dx, n), 1e-5);
+    report(name, "fwd", shape, rel_err(gy, y, n), 1e-6);
+    report(name, "rstd", shape, rel_err(grs, rs, rows), 1e-6);
+    report(name, "bwd", shape, rel_err(gdx, dx, n), 1e-5);
   }
   free(x), free(dy), free(y), free(dx), free(rs);
   kc_free(gx), kc_free(gdy), kc_free(gy), kc_free(gdx), kc_free(grs);
+}
+
+static void check_norms(void) {
+  check_norm_rows(37, 129);
+  check_norm_rows(11, 4999);
   /* An ill-conditioned row (spread 1e-7 of the mean): the output is where a
    * float mean and reciprocal, rounded as the CPU rounds them, matter. */
   float ill[64], iy[64], irs[1];
