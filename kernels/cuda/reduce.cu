@@ -7,7 +7,8 @@
 #include "common.cuh"
 #include "kernels_cuda.h"
 
-enum { RED_BLOCKS = 256, RED_THREADS = 256 };
+/* 1024 blocks of partial sums: enough loads in flight to stream 10^8 gradients. */
+enum { RED_BLOCKS = 1024, RED_THREADS = 256, ADAMW_BLOCKS = 2048 };
 
 /* part[block] = Σ f(i) over the block's grid-stride share, in double. */
 template <typename F>
@@ -182,7 +183,11 @@ __global__ static void adamw_guarded(float *p, const float *g, float *m, float *
 extern "C" void kc_adamw_guarded(float *p, const float *g, float *m, float *v, int64_t n,
                                  const k_step_state *s, double lr, double beta1, double beta2, double eps,
                                  double weight_decay, double grad_clip) {
-  adamw_guarded<<<kc_blocks(n, 256), 256, 0, kc_stream()>>>(p, g, m, v, n, s, lr, beta1, beta2, (float)eps,
-                                                            weight_decay, grad_clip);
+  /* A bounded grid: each block's thread 0 works out the factors (double pow)
+   * before its threads start, so blocks loop over many elements each. */
+  unsigned blocks = kc_blocks(n, 256);
+  if (blocks > ADAMW_BLOCKS) blocks = ADAMW_BLOCKS;
+  adamw_guarded<<<blocks, 256, 0, kc_stream()>>>(p, g, m, v, n, s, lr, beta1, beta2, (float)eps, weight_decay,
+                                                 grad_clip);
   KC_LAUNCH_CHECK();
 }
