@@ -4,14 +4,14 @@
  * row norm over (B·G) rows of C/G·P values: one block per row, two passes in
  * double with block reductions (fixed order), the output rounded as the CPU
  * does ((x - (float)mean)·(float)rstd).
- * layernorm_channels: one thread per (sample, position), looping over the
- * channels at stride P (coalesced across threads), sums in double, the
- * UNBIASED variance (divided by C - 1) as torch.var_mean. */
+ * layernorm_channels: 32 (sample, position) pairs a block, each summed over
+ * the channels (stride P, coalesced across pairs) by 8 or 32 lanes in double,
+ * the UNBIASED variance (divided by C - 1) as torch.var_mean. */
 #include "../norm.h"
 #include "common.cuh"
 #include "kernels_cuda.h"
 
-enum { GN_THREADS = 256, LNC_THREADS = 128 };
+enum { GN_THREADS = 256 };
 
 __global__ static void gn_fwd(float *y, float *rstd, const float *x, int64_t n) {
   __shared__ double shared[GN_THREADS / 32];
@@ -70,59 +70,87 @@ extern "C" void kc_groupnorm_bwd(float *dx, const float *dy, const float *y, con
   KC_LAUNCH_CHECK();
 }
 
-/* One thread per (b, p) over batch·positions; channel c of it at offset c·P. */
+/* A block holds 32 (sample, position) pairs e = b·P + p (adjacent p: adjacent
+ * memory) × L lanes; lane l of a pair sums its channels c ≡ l (mod L), and
+ * the lanes' sums meet in lane order (deterministic). One thread per pair
+ * looping over every channel gave 4 blocks at the DCAE's 8² level. */
+enum { LNC_PAIRS = 32, LNC_MAX_LANES = 32, LNC_FEW_PAIRS = 8192 };
+
+/* Σ over the block's lanes of v, for pair tx; every lane gets it. */
+__device__ static double lanes_total(double v, double (*red)[LNC_PAIRS]) {
+  red[threadIdx.y][threadIdx.x] = v;
+  __syncthreads();
+  double t = 0;
+  for (int l = 0; l < (int)blockDim.y; l++) t += red[l][threadIdx.x];
+  __syncthreads(); /* red is reused by the next call */
+  return t;
+}
+
 __global__ static void lnc_fwd(float *y, float *rstd, const float *x, int64_t batch, int64_t channels,
                                int64_t positions) {
+  __shared__ double red[LNC_MAX_LANES][LNC_PAIRS];
   const double nv = (double)(channels - 1); /* torch.var_mean's default correction */
-  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < batch * positions;
-       e += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t b = e / positions, p = e % positions, off = b * channels * positions + p;
-    const float *xc = x + off;
-    float *yc = y + off;
-    double mean = 0, ss = 0;
-    for (int64_t c = 0; c < channels; c++) mean += xc[c * positions];
-    mean /= (double)channels;
-    for (int64_t c = 0; c < channels; c++) {
+  const int64_t e = blockIdx.x * (int64_t)LNC_PAIRS + threadIdx.x, lanes = blockDim.y;
+  const bool on = e < batch * positions;
+  const int64_t off = on ? (e / positions) * channels * positions + e % positions : 0;
+  const float *xc = x + off;
+  double s = 0;
+  if (on)
+    for (int64_t c = threadIdx.y; c < channels; c += lanes) s += xc[c * positions];
+  const double mean = lanes_total(s, red) / (double)channels;
+  double ss = 0;
+  if (on)
+    for (int64_t c = threadIdx.y; c < channels; c += lanes) {
       double d = xc[c * positions] - mean;
       ss += d * d;
     }
-    const float fm = (float)mean, fr = (float)(1.0 / sqrt(ss / nv + K_NORM_EPS));
-    if (rstd) rstd[e] = fr;
-    for (int64_t c = 0; c < channels; c++) yc[c * positions] = (xc[c * positions] - fm) * fr;
-  }
+  const double total = lanes_total(ss, red);
+  if (!on) return;
+  const float fm = (float)mean, fr = (float)(1.0 / sqrt(total / nv + K_NORM_EPS));
+  if (rstd && threadIdx.y == 0) rstd[e] = fr;
+  float *yc = y + off;
+  for (int64_t c = threadIdx.y; c < channels; c += lanes) yc[c * positions] = (xc[c * positions] - fm) * fr;
 }
 
 __global__ static void lnc_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t batch,
                                int64_t channels, int64_t positions) {
+  __shared__ double red[LNC_MAX_LANES][LNC_PAIRS];
   const double nv = (double)(channels - 1);
-  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < batch * positions;
-       e += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t b = e / positions, p = e % positions, off = b * channels * positions + p;
-    const float *dyc = dy + off, *yc = y + off;
-    float *dxc = dx + off;
-    double sdy = 0, sdyy = 0;
-    for (int64_t c = 0; c < channels; c++) {
+  const int64_t e = blockIdx.x * (int64_t)LNC_PAIRS + threadIdx.x, lanes = blockDim.y;
+  const bool on = e < batch * positions;
+  const int64_t off = on ? (e / positions) * channels * positions + e % positions : 0;
+  const float *dyc = dy + off, *yc = y + off;
+  double sdy = 0, sdyy = 0;
+  if (on)
+    for (int64_t c = threadIdx.y; c < channels; c += lanes) {
       sdy += dyc[c * positions];
       sdyy += (double)dyc[c * positions] * yc[c * positions];
     }
-    const float mdy = (float)(sdy / (double)channels), k = (float)(sdyy / nv), r = rstd[e];
-    for (int64_t c = 0; c < channels; c++)
-      dxc[c * positions] = r * (dyc[c * positions] - mdy - yc[c * positions] * k);
-  }
+  sdy = lanes_total(sdy, red);
+  sdyy = lanes_total(sdyy, red);
+  if (!on) return;
+  const float mdy = (float)(sdy / (double)channels), k = (float)(sdyy / nv), r = rstd[e];
+  float *dxc = dx + off;
+  for (int64_t c = threadIdx.y; c < channels; c += lanes)
+    dxc[c * positions] = r * (dyc[c * positions] - mdy - yc[c * positions] * k);
 }
+
+/* 32 lanes where there are few pairs (low resolution, many channels), 8 otherwise. */
+static dim3 lnc_block(int64_t pairs) { return dim3(LNC_PAIRS, pairs <= LNC_FEW_PAIRS ? LNC_MAX_LANES : 8); }
+static unsigned lnc_grid(int64_t pairs) { return (unsigned)((pairs + LNC_PAIRS - 1) / LNC_PAIRS); }
 
 extern "C" void kc_layernorm_channels_fwd(float *y, float *rstd, const float *x, int64_t batch,
                                           int64_t channels, int64_t positions) {
   if (batch * positions == 0) return;
-  lnc_fwd<<<kc_blocks(batch * positions, LNC_THREADS), LNC_THREADS, 0, kc_stream()>>>(y, rstd, x, batch,
-                                                                                      channels, positions);
+  lnc_fwd<<<lnc_grid(batch * positions), lnc_block(batch * positions), 0, kc_stream()>>>(y, rstd, x, batch,
+                                                                                         channels, positions);
   KC_LAUNCH_CHECK();
 }
 
 extern "C" void kc_layernorm_channels_bwd(float *dx, const float *dy, const float *y, const float *rstd,
                                           int64_t batch, int64_t channels, int64_t positions) {
   if (batch * positions == 0) return;
-  lnc_bwd<<<kc_blocks(batch * positions, LNC_THREADS), LNC_THREADS, 0, kc_stream()>>>(dx, dy, y, rstd, batch,
-                                                                                      channels, positions);
+  lnc_bwd<<<lnc_grid(batch * positions), lnc_block(batch * positions), 0, kc_stream()>>>(
+      dx, dy, y, rstd, batch, channels, positions);
   KC_LAUNCH_CHECK();
 }
