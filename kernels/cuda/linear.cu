@@ -3,6 +3,7 @@
 #include "column_sums.cuh"
 #include "common.cuh"
 #include "kernels_cuda.h"
+#include "linear_lt.cuh"
 
 /* C (m×n) = op(A)·op(B)·alpha + beta·C, all column-major fp32. */
 static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
@@ -31,6 +32,8 @@ struct bias_term {
 extern "C" void kc_linear_fwd(float *y, const float *x, const float *w, const float *b, int64_t rows,
                               int64_t in, int64_t out) {
   if (rows == 0 || out == 0) return;
+  if (b && in > 0 && kc_linear_fwd_lt(y, x, w, b, rows, in, out))
+    return; /* the bias in the GEMM's epilogue */
   if (in > 0)
     gemm(true, false, out, rows, in, w, in, x, in, 0.0f, y, out);
   else /* an empty product: the bias alone (cuBLAS refuses leading dimensions of 0) */

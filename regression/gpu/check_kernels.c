@@ -40,6 +40,11 @@ static void check_linear(kc_precision p, const char *pname, double tol) {
   snprintf(what, sizeof what, "dw %s", pname);
   report("linear", what, "97x65 -> 33", rel_err(gdw, dw, out * in), tol);
   report("linear", "db", "97x65 -> 33", rel_err(gdb, db, out), 1e-6);
+  /* without a bias: the plain GEMM (with one, the bias rides in cuBLASLt's epilogue) */
+  k_linear_fwd(y, x, w, NULL, rows, in, out);
+  kc_linear_fwd(gy, gx, gw, NULL, rows, in, out);
+  snprintf(what, sizeof what, "fwd no bias %s", pname);
+  report("linear", what, "97x65 -> 33", rel_err(gy, y, rows * out), tol);
   kc_set_precision(KC_FP32);
   free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
   kc_free(gx), kc_free(gw), kc_free(gb), kc_free(gdy), kc_free(gy), kc_free(gdx), kc_free(gdw), kc_free(gdb);
