@@ -489,6 +489,7 @@ static void check_layout(void) {
       {.batch = 2, .channels = 3, .dims = 2, .in = {6, 10}, .patch = {2, 5}},
       {.batch = 2, .channels = 3, .dims = 3, .in = {4, 6, 9}, .patch = {2, 3, 3}},
       {.batch = 1, .channels = 2, .dims = 3, .in = {5, 4, 7}, .patch = {1, 4, 1}},
+      {.batch = 2, .channels = 3, .dims = 2, .in = {6, 520}, .patch = {2, 4}}, /* rows wider than a block */
   };
   for (size_t k = 0; k < sizeof ps / sizeof *ps; k++)
     for (int last = 0; last < 2; last++) {
