@@ -303,9 +303,12 @@ static void bench_conv(int64_t batch, int64_t ch, int64_t hw, kc_precision p, kc
 static void bench(void) {
   double peak = kc_bf16_gemm_tflops(8192, 10);
   printf("\nbench: bf16 GEMM peak (cuBLAS, 8192^3) %8.1f TFLOP/s\n", peak);
-  for (int p = 0; p < 2; p++)
+  /* bf16 (cuDNN with bf16 copies of the operands and results), tf32 (cuDNN on the
+   * fp32 arrays themselves) and fp32, each beside im2col */
+  static const kc_precision order[] = {KC_BF16, KC_TF32, KC_FP32};
+  for (int p = 0; p < 3; p++)
     for (int e = 0; e < 2; e++) {
-      kc_precision prec = p ? KC_FP32 : KC_BF16;
+      kc_precision prec = order[p];
       kc_conv_engine eng = e ? KC_CONV_IM2COL : KC_CONV_AUTO;
       bench_conv(8, 64, 256, prec, eng);
       bench_conv(8, 128, 128, prec, eng);
