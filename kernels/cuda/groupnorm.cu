@@ -5,8 +5,9 @@
  * double with block reductions (fixed order), the output rounded as the CPU
  * does ((x - (float)mean)·(float)rstd).
  * layernorm_channels: 32 (sample, position) pairs a block, each summed over
- * the channels (stride P, coalesced across pairs) by 8 or 32 lanes in double,
- * the UNBIASED variance (divided by C - 1) as torch.var_mean. */
+ * the channels (stride P, coalesced across pairs) by 8 lanes in double (32 up
+ * to 1024 positions), the UNBIASED variance (divided by C - 1) as
+ * torch.var_mean. */
 #include "../norm.h"
 #include "common.cuh"
 #include "kernels_cuda.h"
@@ -74,7 +75,7 @@ extern "C" void kc_groupnorm_bwd(float *dx, const float *dy, const float *y, con
  * memory) × L lanes; lane l of a pair sums its channels c ≡ l (mod L), and
  * the lanes' sums meet in lane order (deterministic). One thread per pair
  * looping over every channel gave 4 blocks at the DCAE's 8² level. */
-enum { LNC_PAIRS = 32, LNC_MAX_LANES = 32, LNC_FEW_PAIRS = 8192 };
+enum { LNC_PAIRS = 32, LNC_MAX_LANES = 32, LNC_FEW_POSITIONS = 1024 };
 
 /* Σ over the block's lanes of v, for pair tx; every lane gets it. */
 __device__ static double lanes_total(double v, double (*red)[LNC_PAIRS]) {
@@ -86,8 +87,8 @@ __device__ static double lanes_total(double v, double (*red)[LNC_PAIRS]) {
   return t;
 }
 
-__global__ static void lnc_fwd(float *y, float *rstd, const float *x, int64_t batch, int64_t channels,
-                               int64_t positions) {
+__global__ static void __launch_bounds__(LNC_PAIRS *LNC_MAX_LANES)
+    lnc_fwd(float *y, float *rstd, const float *x, int64_t batch, int64_t channels, int64_t positions) {
   __shared__ double red[LNC_MAX_LANES][LNC_PAIRS];
   const double nv = (double)(channels - 1); /* torch.var_mean's default correction */
   const int64_t e = blockIdx.x * (int64_t)LNC_PAIRS + threadIdx.x, lanes = blockDim.y;
@@ -112,8 +113,9 @@ __global__ static void lnc_fwd(float *y, float *rstd, const float *x, int64_t ba
   for (int64_t c = threadIdx.y; c < channels; c += lanes) yc[c * positions] = (xc[c * positions] - fm) * fr;
 }
 
-__global__ static void lnc_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t batch,
-                               int64_t channels, int64_t positions) {
+__global__ static void __launch_bounds__(LNC_PAIRS *LNC_MAX_LANES)
+    lnc_bwd(float *dx, const float *dy, const float *y, const float *rstd, int64_t batch, int64_t channels,
+            int64_t positions) {
   __shared__ double red[LNC_MAX_LANES][LNC_PAIRS];
   const double nv = (double)(channels - 1);
   const int64_t e = blockIdx.x * (int64_t)LNC_PAIRS + threadIdx.x, lanes = blockDim.y;
@@ -135,22 +137,26 @@ __global__ static void lnc_bwd(float *dx, const float *dy, const float *y, const
     dxc[c * positions] = r * (dyc[c * positions] - mdy - yc[c * positions] * k);
 }
 
-/* 32 lanes where there are few pairs (low resolution, many channels), 8 otherwise. */
-static dim3 lnc_block(int64_t pairs) { return dim3(LNC_PAIRS, pairs <= LNC_FEW_PAIRS ? LNC_MAX_LANES : 8); }
+/* 32 lanes at low resolution (many channels, few positions), 8 otherwise:
+ * chosen from the positions, not the batch, so a position's sums are added
+ * in the same order whatever the batch size. */
+static dim3 lnc_block(int64_t positions) {
+  return dim3(LNC_PAIRS, positions <= LNC_FEW_POSITIONS ? LNC_MAX_LANES : 8);
+}
 static unsigned lnc_grid(int64_t pairs) { return (unsigned)((pairs + LNC_PAIRS - 1) / LNC_PAIRS); }
 
 extern "C" void kc_layernorm_channels_fwd(float *y, float *rstd, const float *x, int64_t batch,
                                           int64_t channels, int64_t positions) {
   if (batch * positions == 0) return;
-  lnc_fwd<<<lnc_grid(batch * positions), lnc_block(batch * positions), 0, kc_stream()>>>(y, rstd, x, batch,
-                                                                                         channels, positions);
+  lnc_fwd<<<lnc_grid(batch * positions), lnc_block(positions), 0, kc_stream()>>>(y, rstd, x, batch, channels,
+                                                                                 positions);
   KC_LAUNCH_CHECK();
 }
 
 extern "C" void kc_layernorm_channels_bwd(float *dx, const float *dy, const float *y, const float *rstd,
                                           int64_t batch, int64_t channels, int64_t positions) {
   if (batch * positions == 0) return;
-  lnc_bwd<<<lnc_grid(batch * positions), lnc_block(batch * positions), 0, kc_stream()>>>(
-      dx, dy, y, rstd, batch, channels, positions);
+  lnc_bwd<<<lnc_grid(batch * positions), lnc_block(positions), 0, kc_stream()>>>(dx, dy, y, rstd, batch,
+                                                                                 channels, positions);
   KC_LAUNCH_CHECK();
 }

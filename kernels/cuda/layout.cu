@@ -180,7 +180,7 @@ __global__ static void shuffle2d_k(float *dst, const float *src, int64_t planes,
     for (int z2 = blockIdx.x * blockDim.x + threadIdx.x; z2 < W; z2 += gridDim.x * blockDim.x) {
       const int q2 = z2 % p2, y2 = z2 / p2;
       const int64_t full = (bc * H + z1) * (int64_t)W + z2;
-      const int64_t patched = ((bc * p1 + q1) * p2 + q2) * (int64_t)(G1 * G2) + (int64_t)y1 * G2 + y2;
+      const int64_t patched = ((bc * p1 + q1) * p2 + q2) * ((int64_t)G1 * G2) + (int64_t)y1 * G2 + y2;
       if (to_patched)
         dst[patched] = src[full];
       else
@@ -189,13 +189,15 @@ __global__ static void shuffle2d_k(float *dst, const float *src, int64_t planes,
 }
 
 static bool shuffle2d(float *dst, const float *src, const patch_geom &g, bool to_patched) {
-  if (g.channel_last || g.in[0] != 1 || g.patch[0] != 1 || g.in[1] > 65535 || g.in[2] > INT32_MAX / 2)
+  if (g.channel_last || g.in[0] != 1 || g.patch[0] != 1 || g.in[1] > 65535 || g.in[1] * g.in[2] > INT32_MAX)
     return false;
   const int H = (int)g.in[1], W = (int)g.in[2];
   const int64_t planes = g.batch * g.channels;
-  dim3 grid((unsigned)((W + THREADS - 1) / THREADS), (unsigned)H,
+  /* a block as wide as the row in whole warps, up to THREADS: the low levels' rows are 8 wide */
+  const int threads = W >= THREADS ? THREADS : (W + 31) / 32 * 32;
+  dim3 grid((unsigned)((W + threads - 1) / threads), (unsigned)H,
             (unsigned)(planes < 65535 ? planes : 65535));
-  shuffle2d_k<<<grid, THREADS, 0, kc_stream()>>>(dst, src, planes, H, W, (int)g.patch[1], (int)g.patch[2],
+  shuffle2d_k<<<grid, threads, 0, kc_stream()>>>(dst, src, planes, H, W, (int)g.patch[1], (int)g.patch[2],
                                                  to_patched ? 1 : 0);
   KC_LAUNCH_CHECK();
   return true;

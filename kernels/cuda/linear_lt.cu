@@ -10,12 +10,15 @@
  * W stored (out, in) row-major, i.e. the (in × out) matrix transposed. The
  * bias (length out, the rows of yᵀ) is added down every column. */
 #include <cublasLt.h>
+#include <stdint.h>
 
 #include "common.cuh"
 #include "kernels_cuda.h"
 #include "linear_lt.cuh"
 
-enum { LT_PLANS = 64 };
+/* Plans are made for pointers aligned to LT_ALIGN bytes (the engine's arenas
+ * give 64); a call with a less aligned one takes the fallback. */
+enum { LT_PLANS = 64, LT_ALIGN = 16 };
 static const size_t LT_WORKSPACE = (size_t)32 << 20;
 
 typedef struct {
@@ -48,6 +51,7 @@ static void make(lt_plan *p) {
   const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
   const cudaDataType_t f32 = CUDA_R_32F;
   const size_t ws = LT_WORKSPACE;
+  const uint32_t align = LT_ALIGN; /* what every call's pointers are checked to have */
   cublasLtMatmulPreference_t pref = NULL;
   cublasLtMatmulHeuristicResult_t result = {};
   int found = 0;
@@ -63,6 +67,14 @@ static void make(lt_plan *p) {
       ok(cublasLtMatmulPreferenceCreate(&pref)) &&
       ok(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
                                               sizeof ws)) &&
+      ok(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align,
+                                              sizeof align)) &&
+      ok(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align,
+                                              sizeof align)) &&
+      ok(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align,
+                                              sizeof align)) &&
+      ok(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align,
+                                              sizeof align)) &&
       ok(cublasLtMatmulAlgoGetHeuristic(lt, p->op, p->a, p->b, p->c, p->c, pref, 1, &result, &found)) &&
       found > 0 && ok(result.state);
   if (pref) cublasLtMatmulPreferenceDestroy(pref);
@@ -87,12 +99,14 @@ bool kc_linear_fwd_lt(float *y, const float *x, const float *w, const float *b, 
   static bool unavailable;
   if (unavailable) return false;
   if (!lt) {
-    if (!ok(cublasLtCreate(&lt))) {
+    if (cudaMalloc(&workspace, LT_WORKSPACE) != cudaSuccess || !ok(cublasLtCreate(&lt))) {
+      cudaGetLastError(); /* not sticky: the fallback runs */
       unavailable = true;
       return false;
     }
-    CUDA_CHECK(cudaMalloc(&workspace, LT_WORKSPACE));
   }
+  const uintptr_t any = (uintptr_t)y | (uintptr_t)x | (uintptr_t)w | (uintptr_t)b;
+  if (any % LT_ALIGN != 0) return false;
   lt_plan *p = plan_for(rows, in, out);
   if (!p->usable) return false;
   const float alpha = 1.0f, beta = 0.0f;

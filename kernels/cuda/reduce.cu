@@ -34,13 +34,16 @@ static double *partials(void) {
   return part;
 }
 
-/* The column sums' partials (column_sums.cuh): grown when a call needs more
- * (cudaFree waits for the kernels using the old one). */
+/* The column sums' partials (column_sums.cuh): grown when a call needs more,
+ * after the stream has finished with the old one (the first steps only). */
 double2 *kc_column_scratch(size_t count) {
   static double2 *scratch;
   static size_t capacity;
   if (count > capacity) {
-    if (scratch) CUDA_CHECK(cudaFree(scratch));
+    if (scratch) { /* the kernels queued on the stream may still read it */
+      CUDA_CHECK(cudaStreamSynchronize(kc_stream()));
+      CUDA_CHECK(cudaFree(scratch));
+    }
     CUDA_CHECK(cudaMalloc(&scratch, sizeof(double2) * count));
     capacity = count;
   }

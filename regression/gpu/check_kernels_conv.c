@@ -181,7 +181,7 @@ static void check_norms(void) {
     free(x), free(dy), free(y), free(dx), free(rs);
     kc_free(gx), kc_free(gdy), kc_free(gy), kc_free(gdx), kc_free(grs);
   }
-  /* the last two: the DCAE's 8² level (32 lanes a pair) and more pairs than 8192 (8 lanes) */
+  /* the last two: the DCAE's 8² level (32 lanes a pair) and more than 1024 positions (8 lanes) */
   static const int64_t lcase[][3] = {{3, 13, 101}, {2, 5, 37}, {2, 64, 33}, {8, 1024, 64}, {2, 24, 4500}};
   for (int c = 0; c < 5; c++) {
     int64_t B = lcase[c][0], C = lcase[c][1], P = lcase[c][2], n = B * C * P;
