@@ -45,15 +45,14 @@ static void reduce_bucket(grad_sync *g, int64_t off, int64_t n, bool now) {
   int64_t *lo = g->piece_lo, *len = g->piece_len;
   int *root = g->piece_root;
   int count = pieces(p, off, n, lo, len, root);
-  if (k_backend() == K_BACKEND_CUDA) { /* averaged by NCCL (ncclAvg) */
+  if (k_backend_on_device()) { /* averaged by NCCL (ncclAvg), or its MPI stand-in on the emulated device */
     if (p->sharded)
       nccl_reduce_mean_async(p->grads, lo, len, root, count);
     else
       nccl_allreduce_mean_async(p->grads + off, n);
     return;
   }
-  /* host memory, or the memory behind the emulated device's addresses */
-  float *host = k_backend_host_address(p->grads);
+  float *host = p->grads; /* the CPU backend: host memory */
   int me = comm_rank();
   for (int k = 0; k < count; k++) {
     float *at = host + lo[k];
@@ -91,7 +90,7 @@ static void start(grad_sync *g, int64_t lo, int64_t count) {
         g->request_limit > 0 && g->request_limit < GRAD_SYNC_MAX ? g->request_limit : GRAD_SYNC_MAX;
     reduce_bucket(g, off, n, g->requests + most > limit);
   }
-  if (k_backend() != K_BACKEND_CUDA) { /* let the library move the earlier buckets along */
+  if (!k_backend_on_device()) { /* let the library move the earlier buckets along */
     int done;
     check(MPI_Testall(g->requests, g->req, &done, MPI_STATUSES_IGNORE), "gradient progress");
   }
@@ -127,7 +126,7 @@ void grad_sync_finish(grad_sync *g, param_registry *params) {
     if (next > at) start(g, at, next - at);
     if (i < n) at = g->span[i][0] + g->span[i][1];
   }
-  if (k_backend() == K_BACKEND_CUDA) {
+  if (k_backend_on_device()) {
     nccl_join(); /* NCCL averaged (ncclAvg) */
   } else {
     check(MPI_Waitall(g->requests, g->req, MPI_STATUSES_IGNORE), "gradient wait");
@@ -145,13 +144,11 @@ void grad_sync_guard(const param_registry *params, k_step_state *state) {
     return;
   }
   k_step_guard_sum(params->grads + params->shard_lo, params->shard_hi - params->shard_lo, state);
-  if (k_backend() == K_BACKEND_CUDA) {
+  if (k_backend_on_device()) {
     nccl_allreduce_sum_double_async(&state->norm);
     nccl_join();
   } else {
-    k_sync();
-    double *sum = &((k_step_state *)k_backend_host_address(state))->norm;
-    check(MPI_Allreduce(MPI_IN_PLACE, sum, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "norm sum");
+    check(MPI_Allreduce(MPI_IN_PLACE, &state->norm, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "norm sum");
   }
   k_step_guard_finish(state);
 }

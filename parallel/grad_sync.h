@@ -5,8 +5,8 @@
  * backward is done) starts its reduction at once in the background: a
  * non-blocking MPI call on host memory, progressed at each later
  * announcement, or NCCL on the communication stream after the kernels queued
- * so far. grad_sync_finish reduces the runs nobody announced and waits for all.
- * Runs are split into buckets of at most GRAD_SYNC_BUCKET floats.
+ * so far (on the emulated device, NCCL's MPI stand-in: parallel/nccl_comm.h). grad_sync_finish reduces the
+ * runs nobody announced and waits for all. Runs are split into buckets of at most GRAD_SYNC_BUCKET floats.
  *
  * Unsharded, every gradient ends as its mean over ranks (an all-reduce: the
  * values of one blocking MPI_Allreduce, up to the library's reduction order).

@@ -1,6 +1,9 @@
 /* The NCCL communicator of the CUDA backend: one per process over
  * MPI_COMM_WORLD, bootstrapped through MPI (rank 0's unique id broadcast),
- * created on first use, on the GPU this rank drives (parallel/device.h). */
+ * created on first use, on the GPU this rank drives (parallel/device.h).
+ * On the emulated device (run.device = "emulated") the same calls run as
+ * blocking MPI stand-ins with NCCL's semantics on the host arrays, so the
+ * device-side callers are exercised without a GPU. */
 #ifndef LOLA_NCCL_COMM_H
 #define LOLA_NCCL_COMM_H
 

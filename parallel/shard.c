@@ -66,15 +66,14 @@ static void check(int rc, const char *what) {
 void shard_allgather(float *values, int64_t total) {
   if (comm_size() == 1) return;
   const share_layout *L = shares(total);
-  if (k_backend() == K_BACKEND_CUDA) {
+  if (k_backend_on_device()) {
     nccl_allgatherv_async(values, L->lo, L->n);
     nccl_join();
     return;
   }
-  float *host = k_backend_host_address(values); /* the emulated device's memory is the host's */
-  check(
-      MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, host, L->counts, L->displs, L->unit, MPI_COMM_WORLD),
-      "all-gather");
+  check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, values, L->counts, L->displs, L->unit,
+                       MPI_COMM_WORLD),
+        "all-gather"); /* the CPU backend: host memory */
 }
 
 void shard_gather_to_root(float *host, int64_t total) {
