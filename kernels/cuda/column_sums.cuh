@@ -30,10 +30,24 @@ static inline int64_t cs_chunk_rows(int64_t rows) {
   return per < CS_MIN_CHUNK_ROWS ? CS_MIN_CHUNK_ROWS : per;
 }
 
+/* Every lane's acc for this column meet in lane order (deterministic); the
+ * total is thread (x, 0)'s. All threads of the block must call it. */
+__device__ static inline double2 cs_lanes_meet(double2 acc) {
+  __shared__ double2 lane[CS_LANES][CS_COLS];
+  lane[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  double2 t = lane[0][threadIdx.x];
+  if (threadIdx.y == 0)
+    for (int y = 1; y < CS_LANES; y++) {
+      t.x += lane[y][threadIdx.x].x;
+      t.y += lane[y][threadIdx.x].y;
+    }
+  return t;
+}
+
 template <typename F>
 __global__ static void cs_partial(double2 *part, int64_t g0, int64_t rows, int64_t cols, int64_t per,
                                   int64_t chunks, F f) {
-  __shared__ double2 lane[CS_LANES][CS_COLS];
   const int64_t c = blockIdx.x * (int64_t)CS_COLS + threadIdx.x, chunk = blockIdx.y, g = g0 + blockIdx.z;
   double2 acc = make_double2(0.0, 0.0);
   if (c < cols) {
@@ -44,23 +58,14 @@ __global__ static void cs_partial(double2 *part, int64_t g0, int64_t rows, int64
       acc.y += v.y;
     }
   }
-  lane[threadIdx.y][threadIdx.x] = acc;
-  __syncthreads();
-  if (threadIdx.y == 0 && c < cols) {
-    double2 t = lane[0][threadIdx.x];
-    for (int y = 1; y < CS_LANES; y++) {
-      t.x += lane[y][threadIdx.x].x;
-      t.y += lane[y][threadIdx.x].y;
-    }
-    part[(g * chunks + chunk) * cols + c] = t;
-  }
+  const double2 t = cs_lanes_meet(acc);
+  if (threadIdx.y == 0 && c < cols) part[(g * chunks + chunk) * cols + c] = t;
 }
 
 /* out += the chunks' sums: lane y of a column adds chunks y, y + 8, ... in
  * order, then the lanes meet in a fixed order (deterministic). */
 __global__ static void cs_finish(float *out0, float *out1, int64_t ostride, const double2 *part, int64_t g0,
                                  int64_t chunks, int64_t cols) {
-  __shared__ double2 lane[CS_LANES][CS_COLS];
   const int64_t c = blockIdx.x * (int64_t)CS_COLS + threadIdx.x, g = g0 + blockIdx.y;
   double2 acc = make_double2(0.0, 0.0);
   if (c < cols)
@@ -69,14 +74,8 @@ __global__ static void cs_finish(float *out0, float *out1, int64_t ostride, cons
       acc.x += v.x;
       acc.y += v.y;
     }
-  lane[threadIdx.y][threadIdx.x] = acc;
-  __syncthreads();
+  const double2 t = cs_lanes_meet(acc);
   if (threadIdx.y == 0 && c < cols) {
-    double2 t = lane[0][threadIdx.x];
-    for (int y = 1; y < CS_LANES; y++) {
-      t.x += lane[y][threadIdx.x].x;
-      t.y += lane[y][threadIdx.x].y;
-    }
     if (out0) out0[g * ostride + c] += (float)t.x;
     if (out1) out1[g * ostride + c] += (float)t.y;
   }
