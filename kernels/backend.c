@@ -153,6 +153,14 @@ bool k_set_conv_engine(const char *name) {
   return true;
 }
 
+bool k_conv_cudnn_loads(void) {
+#ifdef LOLA_CUDA
+  return kc_cudnn_loads();
+#else
+  return false;
+#endif
+}
+
 const char *k_conv_engine_status(void) {
 #ifdef LOLA_CUDA
   return kc_cudnn_status();

@@ -64,6 +64,8 @@ bool k_set_conv_engine(const char *name);
 /* What convolutions on the GPU run with ("cuDNN 9.19.0", or why im2col);
  * NULL in a build without CUDA. Loads cuDNN on a CUDA backend. */
 const char *k_conv_engine_status(void);
+/* Whether convolutions on the GPU can take cuDNN (false in a build without CUDA). */
+bool k_conv_cudnn_loads(void);
 
 /* For the dispatch layer: the host address behind a device address of the
  * emulated backend (unchanged on the others). */

@@ -90,12 +90,11 @@ void stage_backend_begin(const deck *d, const stage *st) {
   k_set_gemm_precision((k_gemm_precision)k_gemm_precision_from_name(deck_string(d, "run.precision")));
   k_set_conv_engine(deck_string(d, "run.conv")); /* the deck's choices are the engine's names */
   if (kind == K_BACKEND_CUDA && !strcmp(deck_string(d, "run.conv"), "cudnn")) {
-    const char *why = k_conv_engine_status();
-    int missing = strncmp(why, "cuDNN ", 6) != 0, anywhere = 0; /* some rank cannot load it */
+    int missing = !k_conv_cudnn_loads(), anywhere = 0; /* some rank cannot load it */
     MPI_Allreduce(&missing, &anywhere, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     if (anywhere)
       lola_die_collective(LOLA_EXIT_DECK, "run.conv = \"cudnn\" but %s; use \"auto\" or \"im2col\"",
-                          missing ? why : "another rank cannot load cuDNN");
+                          missing ? k_conv_engine_status() : "another rank cannot load cuDNN");
   }
   k_backend_set(kind);
   if (kind == K_BACKEND_CUDA)

@@ -96,8 +96,14 @@ extern "C" const char *kc_cudnn_status(void) {
   if (state == 0) state = load() ? 1 : -1;
   return status;
 }
+
+extern "C" bool kc_cudnn_loads(void) {
+  kc_cudnn_status();
+  return state > 0;
+}
 #else /* built without cuDNN's headers */
 extern "C" const char *kc_cudnn_status(void) {
   return "this build has no cuDNN (its headers were not found): convolutions use im2col";
 }
+extern "C" bool kc_cudnn_loads(void) { return false; }
 #endif

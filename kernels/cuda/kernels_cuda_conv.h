@@ -28,6 +28,8 @@ typedef enum { KC_CONV_AUTO, KC_CONV_CUDNN, KC_CONV_IM2COL } kc_conv_engine;
 void kc_set_conv_engine(kc_conv_engine e);
 /* "cuDNN 9.19.0", or why convolutions use im2col (loads the library, needs no device). */
 const char *kc_cudnn_status(void);
+/* Whether the library loaded (and has not failed to start since). */
+bool kc_cudnn_loads(void);
 /* Whether a convolution of this shape goes through cuDNN now (engine, precision). */
 bool kc_conv_uses_cudnn(const k_conv_shape *s);
 int64_t kc_conv_fwd_workspace_floats(const k_conv_shape *s);
