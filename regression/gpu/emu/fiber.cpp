@@ -1,0 +1,297 @@
+/* The CUDA emulator's threads: one fiber per thread of a block, switched by
+ * hand (x86-64), run in thread order until each waits at a barrier; the
+ * barriers are released when everyone they wait for has arrived. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "cuemu.h"
+
+#if !defined(__x86_64__)
+#error "the CUDA emulator switches fibers with x86-64 code"
+#endif
+
+/* cuemu_switch(save, to): save the callee-saved registers on this stack,
+ * store its pointer in *save, continue on the stack `to` as it was saved.
+ * The floating-point control words are left alone: no kernel changes them. */
+extern "C" void cuemu_switch(void **save, void *to);
+asm(R"(
+  .pushsection .text
+  .globl cuemu_switch
+  .type cuemu_switch, @function
+cuemu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size cuemu_switch, .-cuemu_switch
+  .popsection
+)");
+
+namespace cuemu {
+
+fiber *current;
+uint3 block_idx;
+dim3 block_dim, grid_dim;
+
+enum { MAX_THREADS = 1024, STACK_BYTES = 256 << 10, PAGE = 4096 };
+
+static fiber fibers[MAX_THREADS];
+static char *stacks[MAX_THREADS];
+static int nthreads;
+static void *scheduler_sp;
+static thunk_fn thread_thunk;
+static void *thread_ctx;
+static const char *kernel_name = "(no kernel)";
+static void *smem;
+static size_t smem_capacity;
+
+void fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "CUDA emulator: kernel %s, block (%u,%u,%u)", kernel_name, block_idx.x, block_idx.y,
+          block_idx.z);
+  if (current) fprintf(stderr, ", thread (%u,%u,%u)", current->tid.x, current->tid.y, current->tid.z);
+  fprintf(stderr, ": ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  abort();
+}
+
+static int live;          /* threads of the block not ended */
+static int block_waiting; /* of them, those at __syncthreads */
+
+static void leave(fiber *me);
+
+static void thread_main() {
+  fiber *f = current;
+  thread_thunk(thread_ctx);
+  f->state = FIBER_DONE;
+  live--;
+  leave(f);
+  __builtin_unreachable();
+}
+
+/* A fresh stack whose first switch "returns" into thread_main, aligned as
+ * after a call. */
+static void *fresh_stack(char *base) {
+  uint64_t *top = (uint64_t *)(base + STACK_BYTES);
+  top[-1] = 0;                              /* thread_main's return address: never used */
+  top[-2] = (uint64_t)&thread_main;         /* where the switch's ret goes */
+  for (int r = 3; r <= 8; r++) top[-r] = 0; /* rbp rbx r12 r13 r14 r15 */
+  return &top[-8];
+}
+
+static char *stack_for(int i) {
+  if (!stacks[i]) { /* a guard page below, so an overflow faults instead of corrupting */
+    char *m =
+        (char *)mmap(NULL, STACK_BYTES + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) fail("no memory for a thread's stack");
+    mprotect(m, PAGE, PROT_NONE);
+    stacks[i] = m + PAGE;
+  }
+  return stacks[i];
+}
+
+/* Release a completed __syncthreads: every live thread is there. */
+static bool release_block() {
+  if (live == 0 || block_waiting != live) return false;
+  for (int i = 0; i < nthreads; i++)
+    if (fibers[i].state == FIBER_BLOCK_WAIT) fibers[i].state = FIBER_READY;
+  block_waiting = 0;
+  return true;
+}
+
+/* The warp barrier `me` waits at, when every lane of its mask is there:
+ * released, and the lowest of its lanes returned; NULL otherwise. */
+static fiber *release_warp_of(fiber *me) {
+  int first = -1;
+  for (int l = 0; l < 32; l++) {
+    int t = me->warp * 32 + l;
+    if (!(me->wait_mask >> l & 1u) || t >= nthreads) continue;
+    if (fibers[t].state != FIBER_WARP_WAIT) return NULL;
+    if (first < 0) first = t;
+  }
+  for (int l = 0; l < 32; l++) {
+    int t = me->warp * 32 + l;
+    if (me->wait_mask >> l & 1u && t < nthreads) fibers[t].state = FIBER_READY;
+  }
+  return &fibers[first];
+}
+
+/* `me` has stopped (at a barrier, or ended): go on with the thread that
+ * completes a barrier's round, else the next ready thread after it, else the
+ * scheduler. Switching thread to thread, not through the scheduler, keeps a
+ * warp's shuffles to one switch per lane. */
+static void leave(fiber *me) {
+  fiber *next = NULL;
+  if (me->state == FIBER_WARP_WAIT) {
+    const unsigned above = me->lane == 31 ? 0u : me->wait_mask >> (me->lane + 1);
+    if (above == 0 || me->warp * 32 + me->lane + 1 >= nthreads)
+      next = release_warp_of(me); /* the last lane */
+  } else if (me->state == FIBER_BLOCK_WAIT) {
+    block_waiting++;
+  }
+  if (!next && release_block()) next = &fibers[0];
+  for (int i = me->linear + 1; !next && i < nthreads; i++)
+    if (fibers[i].state == FIBER_READY) next = &fibers[i];
+  while (next && next->state != FIBER_READY) next++; /* after a release: its first ready thread */
+  if (next == me) return;
+  current = next;
+  cuemu_switch(&me->sp, next ? next->sp : scheduler_sp);
+  current = me;
+}
+
+static void wait_here(fiber_state s) {
+  fiber *me = current;
+  me->state = s;
+  leave(me);
+}
+
+void sync_block() { wait_here(FIBER_BLOCK_WAIT); }
+
+void sync_warp(unsigned mask) {
+  if (!(mask >> current->lane & 1u))
+    fail("a warp-synchronous call whose mask 0x%08x leaves out its own lane", mask);
+  current->wait_mask = mask;
+  wait_here(FIBER_WARP_WAIT);
+}
+
+uint64_t warp_exchange(unsigned mask, uint64_t v, int src) {
+  fiber *me = current;
+  const int r = me->round;
+  me->slot[r] = v;
+  me->round = r ^ 1;
+  sync_warp(mask);
+  return src >= 0 && src < nthreads ? fibers[src].slot[r] : v;
+}
+
+uint64_t warp_or(unsigned mask, uint64_t pred) {
+  fiber *me = current;
+  const int r = me->round;
+  me->slot[r] = pred;
+  me->round = r ^ 1;
+  sync_warp(mask);
+  uint64_t any = 0;
+  for (int l = 0; l < 32; l++)
+    if (mask >> l & 1u && me->warp * 32 + l < nthreads) any |= fibers[me->warp * 32 + l].slot[r];
+  return any;
+}
+
+/* A thread that has ended offers nothing: only the offers of this same call count. */
+uint64_t block_or(uint64_t pred) {
+  fiber *me = current;
+  const int64_t call = me->block_calls++;
+  const int r = (int)(call & 1);
+  me->block_slot[r] = pred;
+  me->block_call[r] = call;
+  sync_block();
+  uint64_t any = 0;
+  for (int i = 0; i < nthreads; i++)
+    if (fibers[i].block_call[r] == call) any |= fibers[i].block_slot[r];
+  return any;
+}
+
+void *dynamic_smem() { return smem; }
+
+/* The scheduler's part when no thread could hand over: the warp barriers
+ * whose lanes have all arrived (a lane named in a mask that has ended never
+ * will: an error, undefined on a GPU), then a complete __syncthreads. */
+static bool release_any() {
+  bool released = false;
+  for (int i = 0; i < nthreads; i++) {
+    fiber *f = &fibers[i];
+    if (f->state != FIBER_WARP_WAIT) continue;
+    for (int l = 0; l < 32; l++) {
+      int t = f->warp * 32 + l;
+      if (f->wait_mask >> l & 1u && t < nthreads && fibers[t].state == FIBER_DONE) {
+        current = f;
+        fail("lane %d waits at a warp barrier (mask 0x%08x) for lane %d, which has returned", f->lane,
+             f->wait_mask, l);
+      }
+    }
+    released |= release_warp_of(f) != NULL;
+  }
+  return release_block() || released;
+}
+
+static void run_block() {
+  for (int i = 0; i < nthreads; i++) {
+    fiber *f = &fibers[i];
+    f->linear = i;
+    f->tid = make_uint3((unsigned)i % block_dim.x, (unsigned)i / block_dim.x % block_dim.y,
+                        (unsigned)i / (block_dim.x * block_dim.y));
+    f->lane = i % 32;
+    f->warp = i / 32;
+    f->state = FIBER_READY;
+    f->slot[0] = f->slot[1] = f->block_slot[0] = f->block_slot[1] = 0;
+    f->block_call[0] = f->block_call[1] = -1;
+    f->round = 0;
+    f->block_calls = 0;
+    f->sp = fresh_stack(stack_for(i));
+  }
+  live = nthreads;
+  block_waiting = 0;
+  if (smem_capacity) memset(smem, 0xff, smem_capacity); /* NaNs until written */
+  int cursor = 0;
+  while (live > 0) {
+    int ready = -1;
+    for (int k = 0; k < nthreads && ready < 0; k++)
+      if (fibers[(cursor + k) % nthreads].state == FIBER_READY) ready = (cursor + k) % nthreads;
+    if (ready >= 0) {
+      cursor = ready;
+      current = &fibers[ready];
+      cuemu_switch(&scheduler_sp, fibers[ready].sp);
+      current = NULL;
+      continue;
+    }
+    if (release_any()) continue;
+    fail("deadlock: %d threads wait at __syncthreads, %d at warp barriers", block_waiting,
+         live - block_waiting);
+  }
+}
+
+/* A launch the checks of runtime.cpp refuse runs nothing and leaves its
+ * error for cudaGetLastError, as a real launch does. */
+void run_kernel(const char *name, const void *fn, dim3 grid, dim3 block, size_t dynamic_smem_bytes,
+                thunk_fn thunk, void *ctx) {
+  cudaError_t e = launch_error(fn, grid, block, dynamic_smem_bytes);
+  if (e != cudaSuccess) {
+    set_last_error(e);
+    return;
+  }
+  kernel_name = name;
+  thread_thunk = thunk;
+  thread_ctx = ctx;
+  block_dim = block;
+  grid_dim = grid;
+  nthreads = (int)(block.x * block.y * block.z);
+  if (dynamic_smem_bytes > smem_capacity) {
+    free(smem);
+    smem = aligned_alloc(128, (dynamic_smem_bytes + 127) / 128 * 128);
+    if (!smem) fail("no memory for %zu bytes of shared memory", dynamic_smem_bytes);
+    smem_capacity = (dynamic_smem_bytes + 127) / 128 * 128;
+  }
+  for (unsigned z = 0; z < grid.z; z++)
+    for (unsigned y = 0; y < grid.y; y++)
+      for (unsigned x = 0; x < grid.x; x++) {
+        block_idx = make_uint3(x, y, z);
+        run_block();
+      }
+  kernel_name = "(no kernel)";
+}
+
+}  // namespace cuemu

@@ -1,0 +1,218 @@
+/* The CUDA emulator's own checks: that it runs kernels as a GPU would where
+ * the kernels of kernels/cuda rely on it (thread and block indices, shared
+ * memory per block, barriers, shuffles, votes, tensor-core tiles, launch
+ * limits), and that it stops on what a GPU leaves undefined (a barrier some
+ * threads skip, a lane that returned before a shuffle, a misaligned tile).
+ * Those run in a child process, whose abort and message are the result. */
+#include <cuda_runtime.h>
+#include <mma.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+static void expect(bool ok, const char *what) {
+  printf("%s %s\n", ok ? "ok  " : "FAIL", what);
+  ok ? passed++ : failed++;
+}
+
+__global__ void indices(int *out) {
+  const int t = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+  const int b = blockIdx.x + gridDim.x * blockIdx.y;
+  out[b * blockDim.x * blockDim.y * blockDim.z + t] = b * 1000 + t;
+}
+
+/* Reverse 256 values through shared memory: needs the barrier. */
+__global__ void reverse(const float *in, float *out) {
+  __shared__ float s[256];
+  s[threadIdx.x] = in[blockIdx.x * 256 + threadIdx.x];
+  __syncthreads();
+  out[blockIdx.x * 256 + threadIdx.x] = s[255 - threadIdx.x];
+}
+/* The same without the barrier: thread 0 reads slot 255 before thread 255 wrote it. */
+__global__ void reverse_racy(const float *in, float *out) {
+  __shared__ float s[256];
+  s[threadIdx.x] = in[blockIdx.x * 256 + threadIdx.x];
+  out[blockIdx.x * 256 + threadIdx.x] = s[255 - threadIdx.x];
+}
+
+__global__ void warp_sums(const int *in, int *out, int *any_odd, int *block_any) {
+  int v = in[threadIdx.x];
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  out[threadIdx.x] = v;
+  any_odd[threadIdx.x] = __any_sync(0xffffffffu, in[threadIdx.x] & 1);
+  const int none = __syncthreads_or(in[threadIdx.x] == 77), one = __syncthreads_or(in[threadIdx.x] == 81);
+  block_any[threadIdx.x] = none | one << 1;
+}
+
+__global__ void dynamic_shared(int *out) {
+  extern __shared__ int buf[];
+  buf[threadIdx.x] = (int)threadIdx.x * 2;
+  __syncthreads();
+  out[threadIdx.x] = buf[(threadIdx.x + 1) % blockDim.x];
+}
+
+__global__ void tile_product(const __nv_bfloat16 *a, const __nv_bfloat16 *b, float *c) {
+  using namespace nvcuda;
+  wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
+  wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> fb;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+  wmma::fill_fragment(acc, 1.0f);
+  wmma::load_matrix_sync(fa, a, 16);
+  wmma::load_matrix_sync(fb, b, 16);
+  wmma::mma_sync(acc, fa, fb, acc);
+  wmma::store_matrix_sync(c, acc, 16, wmma::mem_row_major);
+}
+
+__global__ void divergent_barrier(int *out) {
+  if (threadIdx.x < 16)
+    __syncthreads();
+  else
+    __syncwarp();
+  out[threadIdx.x] = 1;
+}
+__global__ void returned_lane(int *out) {
+  if (threadIdx.x == 5) return;
+  out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, (int)threadIdx.x, 1);
+}
+__global__ void misaligned_tile(const __nv_bfloat16 *a) {
+  nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, __nv_bfloat16, nvcuda::wmma::row_major> fa;
+  nvcuda::wmma::load_matrix_sync(fa, a + 1, 16);
+}
+
+/* Run f in a child: true when it aborts with `message` in its stderr. */
+static bool aborts_with(void (*f)(), const char *message) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return false;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 2);
+    close(pipefd[0]);
+    f();
+    _exit(0);
+  }
+  close(pipefd[1]);
+  char buf[4096] = {0};
+  size_t got = 0;
+  ssize_t r;
+  while (got + 1 < sizeof buf && (r = read(pipefd[0], buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)r;
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!strstr(buf, message)) fprintf(stdout, "     child said: %s\n", buf);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(buf, message);
+}
+
+static void run_divergent() {
+  int *d;
+  cudaMalloc(&d, 64 * sizeof(int));
+  divergent_barrier<<<1, 64>>>(d);
+}
+static void run_returned_lane() {
+  int *d;
+  cudaMalloc(&d, 32 * sizeof(int));
+  returned_lane<<<1, 32>>>(d);
+}
+static void run_misaligned() {
+  __nv_bfloat16 *d;
+  cudaMalloc(&d, 512 * sizeof(__nv_bfloat16));
+  misaligned_tile<<<1, 32>>>(d);
+}
+
+int main() {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  { /* indices over a 2-D grid of 3-D blocks */
+    const int n = 6 * 24;
+    int *d, h[n];
+    cudaMalloc(&d, sizeof h);
+    indices<<<dim3(3, 2), dim3(2, 3, 4)>>>(d);
+    cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
+    bool ok = true;
+    for (int i = 0; i < n; i++) ok &= h[i] == (i / 24) * 1000 + i % 24;
+    expect(ok, "thread and block indices of a 3x2 grid of 2x3x4 blocks");
+    cudaFree(d);
+  }
+  { /* shared memory and __syncthreads; without the barrier the race shows */
+    float h[512], o[512], *din, *dout;
+    for (int i = 0; i < 512; i++) h[i] = (float)i;
+    cudaMalloc(&din, sizeof h);
+    cudaMalloc(&dout, sizeof o);
+    cudaMemcpy(din, h, sizeof h, cudaMemcpyHostToDevice);
+    reverse<<<2, 256>>>(din, dout);
+    cudaMemcpy(o, dout, sizeof o, cudaMemcpyDeviceToHost);
+    bool ok = true;
+    for (int i = 0; i < 512; i++) ok &= o[i] == h[(i / 256) * 256 + 255 - i % 256];
+    expect(ok, "shared-memory reversal with __syncthreads, per block");
+    reverse_racy<<<1, 256>>>(din, dout);
+    cudaMemcpy(o, dout, sizeof o, cudaMemcpyDeviceToHost);
+    expect(o[0] != h[255], "the same without the barrier reads an unwritten slot");
+    cudaFree(din);
+    cudaFree(dout);
+  }
+  { /* shuffles, votes */
+    int h[64], sums[64], any[64], blk[64], *d, *ds, *da, *db;
+    for (int i = 0; i < 64; i++) h[i] = i < 32 ? 2 * i : 2 * i + (i == 40);
+    cudaMalloc(&d, sizeof h), cudaMalloc(&ds, sizeof h), cudaMalloc(&da, sizeof h), cudaMalloc(&db, sizeof h);
+    cudaMemcpy(d, h, sizeof h, cudaMemcpyHostToDevice);
+    warp_sums<<<1, 64>>>(d, ds, da, db);
+    cudaMemcpy(sums, ds, sizeof h, cudaMemcpyDeviceToHost);
+    cudaMemcpy(any, da, sizeof h, cudaMemcpyDeviceToHost);
+    cudaMemcpy(blk, db, sizeof h, cudaMemcpyDeviceToHost);
+    int s0 = 0, s1 = 0;
+    for (int i = 0; i < 32; i++) s0 += h[i], s1 += h[32 + i];
+    bool ok_sum = true, ok_any = true, ok_blk = true;
+    for (int i = 0; i < 64; i++) {
+      ok_sum &= sums[i] == (i < 32 ? s0 : s1);
+      ok_any &= any[i] == (i >= 32);
+      ok_blk &= blk[i] == 2;
+    }
+    expect(ok_sum, "__shfl_xor_sync butterfly sums, per warp");
+    expect(ok_any, "__any_sync, per warp");
+    expect(ok_blk, "__syncthreads_or: false for none, true for one thread (of another warp)");
+  }
+  { /* dynamic shared memory and its limit */
+    int *d, h[128];
+    cudaMalloc(&d, sizeof h);
+    dynamic_shared<<<1, 128, 128 * sizeof(int)>>>(d);
+    cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
+    bool ok = cudaGetLastError() == cudaSuccess;
+    for (int i = 0; i < 128; i++) ok &= h[i] == 2 * ((i + 1) % 128);
+    expect(ok, "extern __shared__ memory of the launch");
+    dynamic_shared<<<1, 128, 64 << 10>>>(d);
+    expect(cudaGetLastError() == cudaErrorInvalidValue, "64 KiB of dynamic shared memory refused by default");
+    cudaFuncSetAttribute(dynamic_shared, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 << 10);
+    dynamic_shared<<<1, 128, 64 << 10>>>(d);
+    expect(cudaGetLastError() == cudaSuccess, "... and taken once the kernel's attribute allows it");
+    dynamic_shared<<<1, 2048>>>(d);
+    expect(cudaGetLastError() == cudaErrorInvalidConfiguration, "a block of 2048 threads refused");
+    cudaFree(d);
+  }
+  { /* a 16x16x16 bf16 tile product with fp32 accumulation */
+    __nv_bfloat16 ha[256], hb[256], *da, *db;
+    float hc[256], *dc;
+    for (int i = 0; i < 256; i++)
+      ha[i] = __float2bfloat16_rn((float)(i % 7) - 3), hb[i] = __float2bfloat16_rn((float)(i % 5) * 0.5f);
+    cudaMalloc(&da, sizeof ha), cudaMalloc(&db, sizeof hb), cudaMalloc(&dc, sizeof hc);
+    cudaMemcpy(da, ha, sizeof ha, cudaMemcpyHostToDevice);
+    cudaMemcpy(db, hb, sizeof hb, cudaMemcpyHostToDevice);
+    tile_product<<<1, 32>>>(da, db, dc);
+    cudaMemcpy(hc, dc, sizeof hc, cudaMemcpyDeviceToHost);
+    bool ok = true;
+    for (int i = 0; i < 16; i++)
+      for (int j = 0; j < 16; j++) {
+        float s = 1.0f; /* b is col_major: element (k, j) at b[j * 16 + k] */
+        for (int k = 0; k < 16; k++) s += __bfloat162float(ha[i * 16 + k]) * __bfloat162float(hb[j * 16 + k]);
+        ok &= hc[i * 16 + j] == s;
+      }
+    expect(ok, "wmma bf16 tile product, row-major a, column-major b");
+  }
+  expect(aborts_with(run_divergent, "deadlock"), "a __syncthreads half the block skips stops the program");
+  expect(aborts_with(run_returned_lane, "which has returned"),
+         "a shuffle waiting for a returned lane stops it");
+  expect(aborts_with(run_misaligned, "not 256-bit aligned"), "a misaligned tile load stops it");
+  printf("\nemulator self-test: %d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
