@@ -57,6 +57,8 @@ static void check_conv_shape(const k_conv_shape *s, bool bias, kc_precision p, c
   fill(dw, nw, 25, -1, 1), fill(db, nb, 26, -1, 1);
   float *gx = dev(x, nx), *gw = dev(w, nw), *gb = dev(b, nb), *gdy = dev(dy, ny);
   float *gy = dev_fill(ny, 27, -9, 9), *gdx = dev_fill(nx, 28, -9, 9), *gdw = dev(dw, nw), *gdb = dev(db, nb);
+  /* The rerun's accumulators start where the first run's do: uploaded before the CPU adds to dw and db. */
+  float *gdw2 = dev(dw, nw), *gdb2 = dev(db, nb);
 
   int64_t cw = k_conv_fwd_workspace_floats(s), cwb = k_conv_bwd_workspace_floats(s);
   float *work = host((size_t)(cw > cwb ? cw : cwb));
@@ -70,7 +72,7 @@ static void check_conv_shape(const k_conv_shape *s, bool bias, kc_precision p, c
   snprintf(label, sizeof label, "%s [%s]", shape, kc_conv_uses_cudnn(s) ? "cudnn" : "im2col");
   int64_t gwf = kc_conv_fwd_workspace_floats(s), gwb = kc_conv_bwd_workspace_floats(s);
   float *gwork = dev_zero((size_t)(gwf > gwb ? gwf : gwb));
-  float *gy2 = dev_zero(ny), *gdx2 = dev_zero(nx), *gdw2 = dev(dw, nw), *gdb2 = dev(db, nb);
+  float *gy2 = dev_zero(ny), *gdx2 = dev_zero(nx);
   kc_conv_fwd(gy, gx, gw, bias ? gb : NULL, s, gwork);
   kc_conv_bwd(gdx, gdw, bias ? gdb : NULL, gdy, gx, gw, s, gwork);
   kc_conv_fwd(gy2, gx, gw, bias ? gb : NULL, s, gwork);

@@ -26,6 +26,10 @@
 
 enum { MAX_STEPS = 16 };
 
+/* --quick: the demo models on smaller inputs (8 x 8 latent windows, 32 x 32
+ * states), for the CPU emulator of regression/gpu/emu in make check. */
+static bool quick;
+
 typedef struct {
   double loss[MAX_STEPS];
   float *values; /* host copy of the trained parameters, when asked */
@@ -63,6 +67,7 @@ static denoiser_case demo_case(void) {
                                       .dropout = 0.1f}},
                      .batch = 4,
                      .shape = {3, 16, 16}};
+  if (quick) c.shape[1] = c.shape[2] = 8, c.cfg.arch.window[1] = 5;
   return c;
 }
 
@@ -205,6 +210,12 @@ static void compare(const char *what, const char *precision, double err, double 
  * same start: the losses of every step and the trained parameters. */
 typedef step_run (*step_runner)(const void *model_case, int steps);
 
+/* Parameters: AdamW's first steps move each weight by about ±lr whatever
+ * its gradient's size, so a weight whose gradient is near zero and changes
+ * sign under TF32 or bf16 rounding steps 2·lr the other way: with lr = 1e-3
+ * and weights of order 1, up to about 6e-3 after 3 steps in either precision
+ * (the CPU emulator measured 2e-3 for both, at the old tf32 tolerance). The
+ * losses carry the precision's own accuracy. */
 static void check_against_cpu(const char *name, int64_t batch, step_runner run, const void *model_case) {
   enum { STEPS = 3 };
   k_backend_set(K_BACKEND_CPU);
@@ -215,7 +226,7 @@ static void check_against_cpu(const char *name, int64_t batch, step_runner run, 
     kc_precision p;
     const char *name;
     double loss_tol, param_tol;
-  } modes[] = {{KC_FP32, "fp32", 1e-4, 1e-4}, {KC_TF32, "tf32", 1e-2, 2e-3}, {KC_BF16, "bf16", 3e-2, 5e-3}};
+  } modes[] = {{KC_FP32, "fp32", 1e-4, 1e-4}, {KC_TF32, "tf32", 1e-2, 6e-3}, {KC_BF16, "bf16", 3e-2, 6e-3}};
   for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
     k_backend_set(gpu);
     kc_set_precision(modes[m].p);
@@ -344,7 +355,7 @@ static step_run train_ae(const ae_case *c, int steps, int warmup, bool keep_valu
 /* The demo's autoencoder (inputs/presets/ae/dcae_f4c8_laptop.cfg) on 5 x 64 x 64 states. */
 static ae_case demo_ae_case(void) {
   static const int64_t hid[] = {16, 32, 64};
-  return make_ae_case("demo dcae_f4c8_laptop", 3, hid, 1, 8, 4, 64);
+  return make_ae_case("demo dcae_f4c8_laptop", 3, hid, 1, 8, 4, quick ? 32 : 64);
 }
 
 /* The reference's dcae_f32c64_large (configs/ae/dcae_f32c64_large.yaml) on 5 x 256 x 256, batch 8. */
@@ -544,6 +555,7 @@ int main(int argc, char **argv) {
   } else {
     cuda_select_device(0);
   }
+  quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
   printf("%-49s %-5s %10s %9s\n", "step check", "mode", "rel.err", "tol");
   denoiser_case dc = demo_case();
   check_against_cpu(dc.name, dc.batch, denoiser_steps, &dc);
