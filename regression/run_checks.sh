@@ -24,9 +24,13 @@ tally() {
   shift
   echo "== $name"
   "$@" 2>&1 | tee "$log/out"
-  local rc=${PIPESTATUS[0]}
-  local line
-  line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log/out" | tail -n 1)
+  count "$name" "${PIPESTATUS[0]}" "$log/out"
+}
+
+# count NAME RC OUTPUT: add a finished command's results to the totals.
+count() {
+  local name=$1 rc=$2 line
+  line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$3" | tail -n 1)
   if [ -n "$line" ]; then
     local p f
     p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')
@@ -39,10 +43,37 @@ tally() {
   fi
 }
 
+# The CUDA backend on the CPU emulator (regression/gpu/emu; make check builds
+# it into EMU_BUILD where the CUDA toolkit's headers are): the GPU check's
+# parity programs, the long step check beside the others on the second core.
+# The e2e scripts find its lola in LOLA_EMU.
+emulated_gpu_checks() {
+  local g=$EMU_BUILD/gpu
+  echo "== GPU emulator: check_step --quick (in the background)"
+  "$g/check_step" --quick >"$log/step" 2>&1 &
+  local step_pid=$!
+  tally "GPU emulator: self-test" "$g/emu_selftest"
+  tally "GPU emulator: check_kernels" "$g/check_kernels"
+  tally "GPU emulator: check_kernels_conv" "$g/check_kernels_conv"
+  tally "GPU emulator: check_kernels_sampler" "$g/check_kernels_sampler"
+  tally "GPU emulator: check_attention_tc --quick" "$g/check_attention_tc" --quick
+  wait $step_pid
+  local rc=$?
+  echo "== GPU emulator: check_step --quick"
+  cat "$log/step"
+  count "GPU emulator: check_step --quick" $rc "$log/step"
+}
+
 tally "unit, 1 rank" "$BUILD/unit"
 tally "unit, 2 ranks" $MPIRUN -np 2 "$BUILD/unit"
 tally "unit, 3 ranks" $MPIRUN -np 3 "$BUILD/unit"
 if [ "$ONLY" = all ]; then
+  if [ -n "${EMU_BUILD:-}" ]; then
+    export LOLA_EMU=$PWD/$EMU_BUILD/lola
+    emulated_gpu_checks
+  else
+    echo "== GPU emulator: not built (it needs the CUDA toolkit's headers and x86-64); its checks are left out"
+  fi
   for t in regression/e2e/test_*.sh; do
     [ -e "$t" ] && tally "$(basename "$t" .sh)" bash "$t"
   done
