@@ -44,24 +44,36 @@ count() {
 }
 
 # The CUDA backend on the CPU emulator (regression/gpu/emu; make check builds
-# it into EMU_BUILD where the CUDA toolkit's headers are): the GPU check's
-# parity programs, the long step check beside the others on the second core.
-# The e2e scripts find its lola in LOLA_EMU.
+# it into EMU_BUILD where the CUDA toolkit's headers are): its self-test and
+# the GPU check's parity programs, threads in order and, for the kernel
+# families, again in reverse order (LOLA_EMU_ORDER), so that a missing barrier
+# shows whichever thread reads first. The two longest run in the background,
+# beside the others on the second core. The e2e scripts find its lola in LOLA_EMU.
 emulated_gpu_checks() {
   local g=$EMU_BUILD/gpu
-  echo "== GPU emulator: check_step --quick (in the background)"
-  "$g/check_step" --quick >"$log/step" 2>&1 &
-  local step_pid=$!
+  echo "== GPU emulator: check_step --quick, check_attention_tc --quick in reverse order (in the background)"
+  (
+    "$g/check_step" --quick >"$log/step" 2>&1
+    echo $? >"$log/step.rc"
+    LOLA_EMU_ORDER=reverse "$g/check_attention_tc" --quick >"$log/tc_reverse" 2>&1
+    echo $? >"$log/tc_reverse.rc"
+  ) &
+  local background=$!
   tally "GPU emulator: self-test" "$g/emu_selftest"
+  tally "GPU emulator: self-test, reverse order" env LOLA_EMU_ORDER=reverse "$g/emu_selftest"
   tally "GPU emulator: check_kernels" "$g/check_kernels"
+  tally "GPU emulator: check_kernels, reverse order" env LOLA_EMU_ORDER=reverse "$g/check_kernels"
   tally "GPU emulator: check_kernels_conv" "$g/check_kernels_conv"
+  tally "GPU emulator: check_kernels_conv, reverse order" env LOLA_EMU_ORDER=reverse "$g/check_kernels_conv"
   tally "GPU emulator: check_kernels_sampler" "$g/check_kernels_sampler"
   tally "GPU emulator: check_attention_tc --quick" "$g/check_attention_tc" --quick
-  wait $step_pid
-  local rc=$?
-  echo "== GPU emulator: check_step --quick"
-  cat "$log/step"
-  count "GPU emulator: check_step --quick" $rc "$log/step"
+  wait $background
+  local part
+  for part in "step:check_step --quick" "tc_reverse:check_attention_tc --quick, reverse order"; do
+    echo "== GPU emulator: ${part#*:}"
+    cat "$log/${part%%:*}"
+    count "GPU emulator: ${part#*:}" "$(cat "$log/${part%%:*}.rc" 2>/dev/null || echo 1)" "$log/${part%%:*}"
+  done
 }
 
 tally "unit, 1 rank" "$BUILD/unit"

@@ -106,6 +106,12 @@ static char *stack_for(int i) {
   return stacks[i];
 }
 
+/* The order threads and blocks run in: 0, 1, ... or, with
+ * LOLA_EMU_ORDER=reverse, the other way, so that a missing barrier shows
+ * whichever of two threads reads what the other writes. */
+static int order_step = 1;
+static fiber *first_in_order() { return &fibers[order_step > 0 ? 0 : nthreads - 1]; }
+
 /* Release a completed __syncthreads: every live thread is there. */
 static bool release_block() {
   if (live == 0 || block_waiting != live) return false;
@@ -116,14 +122,14 @@ static bool release_block() {
 }
 
 /* The warp barrier `me` waits at, when every lane of its mask is there:
- * released, and the lowest of its lanes returned; NULL otherwise. */
+ * released, and the first of its lanes in the run order returned; NULL otherwise. */
 static fiber *release_warp_of(fiber *me) {
   int first = -1;
   for (int l = 0; l < 32; l++) {
     int t = me->warp * 32 + l;
     if (!(me->wait_mask >> l & 1u) || t >= nthreads) continue;
     if (fibers[t].state != FIBER_WARP_WAIT) return NULL;
-    if (first < 0) first = t;
+    if (first < 0 || order_step < 0) first = t;
   }
   for (int l = 0; l < 32; l++) {
     int t = me->warp * 32 + l;
@@ -138,17 +144,18 @@ static fiber *release_warp_of(fiber *me) {
  * warp's shuffles to one switch per lane. */
 static void leave(fiber *me) {
   fiber *next = NULL;
-  if (me->state == FIBER_WARP_WAIT) {
+  if (me->state == FIBER_WARP_WAIT) { /* the last of its lanes to run: try the release */
     const unsigned above = me->lane == 31 ? 0u : me->wait_mask >> (me->lane + 1);
-    if (above == 0 || me->warp * 32 + me->lane + 1 >= nthreads)
-      next = release_warp_of(me); /* the last lane */
+    const unsigned below = me->wait_mask & ((1u << me->lane) - 1u);
+    const bool last = order_step > 0 ? above == 0 || me->linear + 1 >= nthreads : below == 0;
+    if (last) next = release_warp_of(me);
   } else if (me->state == FIBER_BLOCK_WAIT) {
     block_waiting++;
   }
-  if (!next && release_block()) next = &fibers[0];
-  for (int i = me->linear + 1; !next && i < nthreads; i++)
+  if (!next && release_block()) next = first_in_order();
+  for (int i = me->linear + order_step; !next && i >= 0 && i < nthreads; i += order_step)
     if (fibers[i].state == FIBER_READY) next = &fibers[i];
-  while (next && next->state != FIBER_READY) next++; /* after a release: its first ready thread */
+  while (next && next->state != FIBER_READY) next += order_step; /* after a release: its first ready thread */
   if (next == me) return;
   current = next;
   cuemu_switch(&me->sp, next ? next->sp : scheduler_sp);
@@ -246,11 +253,13 @@ static void run_block() {
   live = nthreads;
   block_waiting = 0;
   if (smem_capacity) memset(smem, 0xff, smem_capacity); /* NaNs until written */
-  int cursor = 0;
+  int cursor = first_in_order()->linear;
   while (live > 0) {
     int ready = -1;
-    for (int k = 0; k < nthreads && ready < 0; k++)
-      if (fibers[(cursor + k) % nthreads].state == FIBER_READY) ready = (cursor + k) % nthreads;
+    for (int k = 0; k < nthreads && ready < 0; k++) {
+      const int i = ((cursor + order_step * k) % nthreads + nthreads) % nthreads;
+      if (fibers[i].state == FIBER_READY) ready = i;
+    }
     if (ready >= 0) {
       cursor = ready;
       current = &fibers[ready];
@@ -285,12 +294,17 @@ void run_kernel(const char *name, const void *fn, dim3 grid, dim3 block, size_t 
     if (!smem) fail("no memory for %zu bytes of shared memory", dynamic_smem_bytes);
     smem_capacity = (dynamic_smem_bytes + 127) / 128 * 128;
   }
-  for (unsigned z = 0; z < grid.z; z++)
-    for (unsigned y = 0; y < grid.y; y++)
-      for (unsigned x = 0; x < grid.x; x++) {
-        block_idx = make_uint3(x, y, z);
-        run_block();
-      }
+  static const char *order = getenv("LOLA_EMU_ORDER");
+  if (order && strcmp(order, "forward") != 0 && strcmp(order, "reverse") != 0)
+    fail("LOLA_EMU_ORDER is forward or reverse, not '%s'", order);
+  order_step = order && strcmp(order, "reverse") == 0 ? -1 : 1;
+  const uint64_t blocks = (uint64_t)grid.x * grid.y * grid.z;
+  for (uint64_t k = 0; k < blocks; k++) {
+    const uint64_t b = order_step > 0 ? k : blocks - 1 - k;
+    block_idx =
+        make_uint3((unsigned)(b % grid.x), (unsigned)(b / grid.x % grid.y), (unsigned)(b / grid.x / grid.y));
+    run_block();
+  }
   kernel_name = "(no kernel)";
 }
 

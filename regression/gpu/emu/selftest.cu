@@ -39,6 +39,14 @@ __global__ void reverse_racy(const float *in, float *out) {
   out[blockIdx.x * 256 + threadIdx.x] = s[255 - threadIdx.x];
 }
 
+/* Each thread reads its left neighbour's slot: without a barrier, the
+ * forward order hides the race and the reverse order shows it. */
+__global__ void shift_racy(float *out) {
+  __shared__ float s[64];
+  s[threadIdx.x] = (float)threadIdx.x;
+  out[threadIdx.x] = s[(threadIdx.x + 63) % 64];
+}
+
 __global__ void warp_sums(const int *in, int *out, int *any_odd, int *block_any) {
   int v = in[threadIdx.x];
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -148,7 +156,16 @@ int main() {
     expect(ok, "shared-memory reversal with __syncthreads, per block");
     reverse_racy<<<1, 256>>>(din, dout);
     cudaMemcpy(o, dout, sizeof o, cudaMemcpyDeviceToHost);
-    expect(o[0] != h[255], "the same without the barrier reads an unwritten slot");
+    bool stale = false; /* the first thread to run reads a slot nobody wrote yet */
+    for (int i = 0; i < 256; i++) stale |= !(o[i] == h[255 - i]);
+    expect(stale, "the same without the barrier reads an unwritten slot");
+    shift_racy<<<1, 64>>>(dout);
+    cudaMemcpy(o, dout, 64 * sizeof(float), cudaMemcpyDeviceToHost);
+    const char *order = getenv("LOLA_EMU_ORDER");
+    const bool reverse = order && strcmp(order, "reverse") == 0;
+    expect(reverse ? o[5] != 4.0f : o[5] == 4.0f,
+           reverse ? "reading a neighbour's slot without a barrier: the reverse order shows the race"
+                   : "reading a neighbour's slot without a barrier: the forward order hides the race");
     cudaFree(din);
     cudaFree(dout);
   }
