@@ -4,7 +4,8 @@
 # stood in for, regression/gpu/emu) trains the four stages on 2 ranks, one
 # emulated GPU each, gradients averaged through the NCCL calls. In fp32 (with
 # the AdamW moments sharded) its weights are the CPU's to rounding; in bf16
-# (the default precision) to the rounding of bf16 products.
+# (the default precision) to the rounding of bf16 products. The eval stage of
+# that run gives the CPU's scores on them too.
 # Needs LOLA_EMU (build/emu/lola, which make check builds where the CUDA
 # toolkit's headers are); without it there is nothing to run.
 cd "$(dirname "$0")/../.."
@@ -35,4 +36,15 @@ for s in train_ae train_surrogate train_diffusion; do
   same_weights "$s: emulated GPUs bf16 = CPU to bf16 rounding" $E2E_TMP/cpu/$s/last/model.safetensors \
     $E2E_TMP/bf16/$s/last/model.safetensors 1e-2
 done
+# Evaluation (rollouts of both emulators, distributed ensembles, scores) of the
+# CPU-trained run, on the CPU and on 2 emulated GPUs in fp32: the same table.
+expect "eval on 2 ranks, CPU" 0 "eval: scores in" -- \
+  $MPIRUN -np 2 "$LOLA" regression/e2e/fixtures/eval/eval.cfg run.dir=$E2E_TMP/eval_cpu eval.run=$E2E_TMP/cpu
+expect "eval on 2 emulated GPUs, fp32" 0 "eval: scores in" -- $MPIRUN -np 2 "$LOLA_EMU" \
+  regression/e2e/fixtures/eval/eval.cfg run.dir=$E2E_TMP/eval_gpu eval.run=$E2E_TMP/cpu run.precision=fp32
+if out=$($PY regression/e2e/stats_diff.py $E2E_TMP/eval_cpu/eval/stats.csv $E2E_TMP/eval_gpu/eval/stats.csv 1e-4 2>&1); then
+  ok "eval: emulated GPUs fp32 = CPU ($out)"
+else
+  fail "eval: emulated GPUs fp32 = CPU" "$out"
+fi
 finish
