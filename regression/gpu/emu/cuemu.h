@@ -8,7 +8,7 @@
  * missing barrier shows as a read of data not written yet, a barrier some
  * threads never reach stops the program with the kernel's name, and shared
  * and device memory start as NaN bytes: code that reads them before writing
- * them gets NaNs, not zeros. The tensor-core fragments of <mma.h> hold whole
+ * them gets NaNs, not zeros, in every block. The tensor-core fragments of <mma.h> hold whole
  * tiles in every lane (the real layout is unspecified, and the kernels do not
  * look inside them), and check the alignment rules of the real ones. */
 #ifndef LOLA_CUEMU_H
@@ -33,17 +33,21 @@
 namespace cuemu {
 
 enum fiber_state { FIBER_READY, FIBER_BLOCK_WAIT, FIBER_WARP_WAIT, FIBER_DONE };
+enum warp_op { WARP_SYNC, WARP_SHUFFLE, WARP_OR };
 
-struct fiber {
-  void *sp;               /* saved stack pointer while switched out */
-  uint3 tid;              /* threadIdx */
-  int linear, lane, warp; /* x + y·bx + z·bx·by, its lane and warp */
+/* What a warp meeting reads of every lane comes first: one cache line. */
+struct alignas(64) fiber {
   fiber_state state;
   unsigned wait_mask;     /* the lanes a warp barrier waits for */
-  uint64_t slot[2];       /* what this lane offers at a shuffle or vote, alternately */
+  warp_op op;             /* what it waits at: __syncwarp, a shuffle, a vote */
+  int src;                /* a shuffle's source thread (linear index), -1: own value */
+  int linear, lane, warp; /* x + y·bx + z·bx·by, its lane and warp */
+  uint64_t offer;         /* what this lane offers there */
+  uint64_t result;        /* what it gets, set when the barrier is released */
+  void *sp;               /* saved stack pointer while switched out */
+  uint3 tid;              /* threadIdx */
   uint64_t block_slot[2]; /* what this thread offers at __syncthreads_or, alternately, */
   int64_t block_call[2];  /* at which of its calls */
-  int round;              /* which slot the next shuffle or vote uses */
   int64_t block_calls;    /* calls of __syncthreads_or so far */
 };
 
@@ -54,9 +58,10 @@ extern dim3 block_dim, grid_dim;
 /* Wait until every live thread of the block is here / every lane of mask. */
 void sync_block();
 void sync_warp(unsigned mask);
-/* Offer v, wait for the lanes of mask, return what lane `src` offered (own
- * value when src is not a thread of the block). The slots alternate, so one
- * meeting suffices: a lane cannot offer twice more before all have read. */
+/* Offer v, wait for the lanes of mask, return what thread `src` offered
+ * (own value when src is -1 or not a thread of the block). Each lane's
+ * result is taken when the barrier is released, while every lane's offer
+ * is still the one of this call. */
 uint64_t warp_exchange(unsigned mask, uint64_t v, int src);
 /* Offer pred, wait for the lanes of mask, return the or over them. */
 uint64_t warp_or(unsigned mask, uint64_t pred);
@@ -74,6 +79,10 @@ cudaError_t launch_error(const void *fn, dim3 grid, dim3 block, size_t dynamic_s
 void set_last_error(cudaError_t e);
 /* The dynamic shared memory of the running block (extern __shared__). */
 void *dynamic_smem();
+/* Called by every thread after each static __shared__ declaration
+ * (translate.py adds the call): the first thread of a block to get there
+ * fills the variable with NaN bytes, as the dynamic memory is filled. */
+void fresh_shared(void *p, size_t bytes);
 
 template <class F>
 void invoke(void *ctx) {
@@ -161,10 +170,12 @@ static inline T cuemu_shuffle_from(unsigned mask, T v, int src) {
   return cuemu::from_bits<T>(cuemu::warp_exchange(mask, cuemu::to_bits(v), src));
 }
 
+/* Groups of `width` lanes may read earlier groups; a read from a later
+ * group returns the lane's own value. */
 template <class T>
 static inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
   int lane = cuemu::current->lane, src = lane ^ lane_mask;
-  if ((src & ~(width - 1)) != (lane & ~(width - 1))) src = lane; /* outside the segment: own value */
+  if ((src & ~(width - 1)) > (lane & ~(width - 1)) || src > 31) src = lane;
   return cuemu_shuffle_from(mask, v, cuemu::current->warp * 32 + src);
 }
 template <class T>
@@ -242,8 +253,12 @@ template <int M, int N, int K, class T>
 static inline void store_matrix_sync(T *p, const fragment<accumulator, M, N, K, T> &f, unsigned ldm,
                                      layout_t layout) {
   check_tile_access(p, ldm, "wmma::store_matrix_sync");
-  for (int r = 0; r < M; r++)
-    for (int c = 0; c < N; c++) (layout == mem_col_major ? p[c * ldm + r] : p[r * ldm + c]) = f.x[r * N + c];
+  /* Each lane writes its share of the tile, as on a GPU: a lane that reads
+   * the tile back before a __syncwarp finds what other lanes have not written. */
+  for (int i = cuemu::current->lane; i < M * N; i += 32) {
+    const int r = i / N, c = i % N;
+    (layout == mem_col_major ? p[c * ldm + r] : p[r * ldm + c]) = f.x[i];
+  }
 }
 template <class Use, int M, int N, int K, class T, class L, class V>
 static inline void fill_fragment(fragment<Use, M, N, K, T, L> &f, const V &v) {

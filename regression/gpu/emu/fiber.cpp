@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include <unordered_map>
+
 #include "cuemu.h"
 
 #if !defined(__x86_64__)
@@ -121,21 +123,51 @@ static bool release_block() {
   return true;
 }
 
+/* A lane of `me`'s mask has reached the same barrier: waits there with the
+ * same mask, or has returned (a returned lane is no longer waited for). */
+static bool arrived(const fiber *me, int t) {
+  return fibers[t].state == FIBER_DONE ||
+         (fibers[t].state == FIBER_WARP_WAIT && fibers[t].wait_mask == me->wait_mask);
+}
+
+/* What a shuffling lane gets: its source's offer (the source waits at the
+ * same meeting, as the release found, unless it returned: an error). */
+static uint64_t shuffle_result(const fiber *f) {
+  if (f->src < 0 || f->src >= nthreads) return f->offer;
+  const fiber *from = &fibers[f->src];
+  if (from->warp != f->warp || !(f->wait_mask >> from->lane & 1u))
+    fail("a shuffle (mask 0x%08x) reads lane %d, which is not in its mask", f->wait_mask, from->lane);
+  if (from->state == FIBER_DONE)
+    fail("lane %d shuffles (mask 0x%08x) from lane %d, which has returned", f->lane, f->wait_mask,
+         from->lane);
+  return from->offer;
+}
+
 /* The warp barrier `me` waits at, when every lane of its mask is there:
- * released, and the first of its lanes in the run order returned; NULL otherwise. */
+ * released, each lane's result set (a vote the or of the offers, a shuffle
+ * its source's offer), and the first of its lanes in the run order
+ * returned; NULL otherwise. Lanes meeting at different warp operations is
+ * an error, undefined on a GPU. */
 static fiber *release_warp_of(fiber *me) {
-  int first = -1;
-  for (int l = 0; l < 32; l++) {
-    int t = me->warp * 32 + l;
-    if (!(me->wait_mask >> l & 1u) || t >= nthreads) continue;
-    if (fibers[t].state != FIBER_WARP_WAIT) return NULL;
-    if (first < 0 || order_step < 0) first = t;
+  fiber *lanes[32];
+  int n = 0;
+  uint64_t any = 0;
+  const int base = me->warp * 32;
+  unsigned todo = nthreads - base >= 32 ? me->wait_mask : me->wait_mask & ((1u << (nthreads - base)) - 1u);
+  for (; todo; todo &= todo - 1) {
+    fiber *f = &fibers[base + __builtin_ctz(todo)];
+    if (!arrived(me, f->linear)) return NULL;
+    if (f->state == FIBER_DONE) continue;
+    if (f->op != me->op) fail("lanes %d and %d meet at different warp operations", me->lane, f->lane);
+    any |= f->offer;
+    lanes[n++] = f;
   }
-  for (int l = 0; l < 32; l++) {
-    int t = me->warp * 32 + l;
-    if (me->wait_mask >> l & 1u && t < nthreads) fibers[t].state = FIBER_READY;
+  for (int k = 0; k < n; k++) { /* the offers stay in place until the lanes run again */
+    if (me->op == WARP_SHUFFLE) lanes[k]->result = shuffle_result(lanes[k]);
+    if (me->op == WARP_OR) lanes[k]->result = any;
+    lanes[k]->state = FIBER_READY;
   }
-  return &fibers[first];
+  return order_step > 0 ? lanes[0] : lanes[n - 1];
 }
 
 /* `me` has stopped (at a barrier, or ended): go on with the thread that
@@ -170,33 +202,21 @@ static void wait_here(fiber_state s) {
 
 void sync_block() { wait_here(FIBER_BLOCK_WAIT); }
 
-void sync_warp(unsigned mask) {
-  if (!(mask >> current->lane & 1u))
+static uint64_t warp_meet(unsigned mask, warp_op op, uint64_t offer, int src) {
+  fiber *me = current;
+  if (!(mask >> me->lane & 1u))
     fail("a warp-synchronous call whose mask 0x%08x leaves out its own lane", mask);
-  current->wait_mask = mask;
+  me->wait_mask = mask;
+  me->op = op;
+  me->offer = offer;
+  me->src = src;
   wait_here(FIBER_WARP_WAIT);
+  return me->result;
 }
 
-uint64_t warp_exchange(unsigned mask, uint64_t v, int src) {
-  fiber *me = current;
-  const int r = me->round;
-  me->slot[r] = v;
-  me->round = r ^ 1;
-  sync_warp(mask);
-  return src >= 0 && src < nthreads ? fibers[src].slot[r] : v;
-}
-
-uint64_t warp_or(unsigned mask, uint64_t pred) {
-  fiber *me = current;
-  const int r = me->round;
-  me->slot[r] = pred;
-  me->round = r ^ 1;
-  sync_warp(mask);
-  uint64_t any = 0;
-  for (int l = 0; l < 32; l++)
-    if (mask >> l & 1u && me->warp * 32 + l < nthreads) any |= fibers[me->warp * 32 + l].slot[r];
-  return any;
-}
+void sync_warp(unsigned mask) { warp_meet(mask, WARP_SYNC, 0, -1); }
+uint64_t warp_exchange(unsigned mask, uint64_t v, int src) { return warp_meet(mask, WARP_SHUFFLE, v, src); }
+uint64_t warp_or(unsigned mask, uint64_t pred) { return warp_meet(mask, WARP_OR, pred, -1); }
 
 /* A thread that has ended offers nothing: only the offers of this same call count. */
 uint64_t block_or(uint64_t pred) {
@@ -214,25 +234,44 @@ uint64_t block_or(uint64_t pred) {
 
 void *dynamic_smem() { return smem; }
 
+static uint64_t block_serial; /* blocks run so far, by every kernel */
+
+void fresh_shared(void *p, size_t bytes) {
+  static std::unordered_map<void *, uint64_t> filled_in; /* variable -> the block that last filled it */
+  uint64_t &b = filled_in[p];
+  if (b == block_serial) return;
+  b = block_serial;
+  memset(p, 0xff, bytes);
+}
+
 /* The scheduler's part when no thread could hand over: the warp barriers
- * whose lanes have all arrived (a lane named in a mask that has ended never
- * will: an error, undefined on a GPU), then a complete __syncthreads. */
+ * whose lanes have all arrived, then a complete __syncthreads. */
 static bool release_any() {
   bool released = false;
+  for (int i = 0; i < nthreads; i++)
+    if (fibers[i].state == FIBER_WARP_WAIT) released |= release_warp_of(&fibers[i]) != NULL;
+  return release_block() || released;
+}
+
+/* Nothing can run or be released: say who waits for whom. */
+[[noreturn]] static void report_deadlock() {
   for (int i = 0; i < nthreads; i++) {
-    fiber *f = &fibers[i];
+    const fiber *f = &fibers[i];
     if (f->state != FIBER_WARP_WAIT) continue;
     for (int l = 0; l < 32; l++) {
-      int t = f->warp * 32 + l;
-      if (f->wait_mask >> l & 1u && t < nthreads && fibers[t].state == FIBER_DONE) {
-        current = f;
-        fail("lane %d waits at a warp barrier (mask 0x%08x) for lane %d, which has returned", f->lane,
-             f->wait_mask, l);
+      const int t = f->warp * 32 + l;
+      if (f->wait_mask >> l & 1u && t < nthreads && !arrived(f, t)) {
+        current = &fibers[i];
+        fail(
+            "deadlock: %d threads wait at __syncthreads, %d at warp barriers; this lane waits (mask 0x%08x) "
+            "for lane %d, which is %s",
+            block_waiting, live - block_waiting, f->wait_mask, l,
+            fibers[t].state == FIBER_BLOCK_WAIT ? "at __syncthreads" : "at a warp barrier with another mask");
       }
     }
-    released |= release_warp_of(f) != NULL;
   }
-  return release_block() || released;
+  fail("deadlock: %d threads wait at __syncthreads, %d at warp barriers", block_waiting,
+       live - block_waiting);
 }
 
 static void run_block() {
@@ -244,14 +283,14 @@ static void run_block() {
     f->lane = i % 32;
     f->warp = i / 32;
     f->state = FIBER_READY;
-    f->slot[0] = f->slot[1] = f->block_slot[0] = f->block_slot[1] = 0;
+    f->block_slot[0] = f->block_slot[1] = 0;
     f->block_call[0] = f->block_call[1] = -1;
-    f->round = 0;
     f->block_calls = 0;
     f->sp = fresh_stack(stack_for(i));
   }
   live = nthreads;
   block_waiting = 0;
+  block_serial++;
   if (smem_capacity) memset(smem, 0xff, smem_capacity); /* NaNs until written */
   int cursor = first_in_order()->linear;
   while (live > 0) {
@@ -268,8 +307,7 @@ static void run_block() {
       continue;
     }
     if (release_any()) continue;
-    fail("deadlock: %d threads wait at __syncthreads, %d at warp barriers", block_waiting,
-         live - block_waiting);
+    report_deadlock();
   }
 }
 

@@ -24,7 +24,7 @@ enum : size_t { DEFAULT_DYNAMIC_SMEM = 48 << 10, MAX_DYNAMIC_SMEM = 227 << 10 };
 static const size_t DEVICE_BYTES = (size_t)16 << 30;
 
 void set_last_error(cudaError_t e) {
-  if (last_error == cudaSuccess) last_error = e;
+  if (e != cudaSuccess) last_error = e; /* the most recent error, as cudaGetLastError reports */
 }
 
 static cudaError_t fail_with(cudaError_t e) {

@@ -91,6 +91,41 @@ __global__ void misaligned_tile(const __nv_bfloat16 *a) {
   nvcuda::wmma::load_matrix_sync(fa, a + 1, 16);
 }
 
+/* Half-warps shuffling a different number of times under their own masks,
+ * then the whole warp together: each meeting pairs the right offers. */
+__global__ void half_warps(int *out) {
+  const unsigned lane = threadIdx.x, half = lane < 16 ? 0x0000ffffu : 0xffff0000u;
+  int v = (int)lane;
+  const int rounds = lane < 16 ? 3 : 1;
+  for (int r = 0; r < rounds; r++) v += __shfl_xor_sync(half, v, 1);
+  out[lane] = __shfl_xor_sync(0xffffffffu, v, 16);
+}
+/* Groups of 16: lanes of the upper group may read the lower one, not the reverse. */
+__global__ void narrow_xor(int *out) {
+  out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, (int)threadIdx.x, 16, 16);
+}
+/* A lane that returned is not waited for at __syncwarp or a vote. */
+__global__ void vote_after_return(int *out) {
+  if (threadIdx.x == 31) return;
+  __syncwarp();
+  out[threadIdx.x] = __any_sync(0xffffffffu, threadIdx.x == 30);
+}
+/* A stored tile read back by other lanes: needs the __syncwarp. */
+__global__ void tile_round_trip(const float *in, float *out, int sync) {
+  __shared__ __align__(32) float t[256];
+  nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> acc;
+  nvcuda::wmma::load_matrix_sync(acc, in, 16, nvcuda::wmma::mem_row_major);
+  nvcuda::wmma::store_matrix_sync(t, acc, 16, nvcuda::wmma::mem_row_major);
+  if (sync) __syncwarp();
+  for (int i = (int)threadIdx.x; i < 256; i += 32) out[i] = t[255 - i];
+}
+/* Static shared memory starts as NaN in every block, not with the last block's values. */
+__global__ void stale_static_shared(float *out) {
+  __shared__ float s[32];
+  out[blockIdx.x * 32 + threadIdx.x] = s[threadIdx.x];
+  s[threadIdx.x] = 1.0f;
+}
+
 /* Run f in a child: true when it aborts with `message` in its stderr. */
 static bool aborts_with(void (*f)(), const char *message) {
   int pipefd[2];
@@ -225,6 +260,51 @@ int main() {
         ok &= hc[i * 16 + j] == s;
       }
     expect(ok, "wmma bf16 tile product, row-major a, column-major b");
+  }
+  { /* warp meetings under partial masks, narrow shuffles, returned lanes */
+    int h[32], *d;
+    cudaMalloc(&d, sizeof h);
+    half_warps<<<1, 32>>>(d);
+    cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
+    bool ok = true; /* lower pairs: (a+b) doubled twice; upper pairs: a+b; then the halves swap */
+    for (int l = 0; l < 32; l++) {
+      const int m = l ^ 16, pair = (m & ~1) + (m | 1);
+      ok &= h[l] == (m < 16 ? 4 * pair : pair);
+    }
+    expect(ok, "half-warps shuffling 3 and 1 times under their own masks, then together");
+    narrow_xor<<<1, 32>>>(d);
+    cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
+    ok = true;
+    for (int l = 0; l < 32; l++) ok &= h[l] == (l < 16 ? l : l - 16);
+    expect(ok, "__shfl_xor_sync width 16: a later group gives the own value, an earlier one its value");
+    vote_after_return<<<1, 32>>>(d);
+    cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
+    ok = cudaGetLastError() == cudaSuccess;
+    for (int l = 0; l < 31; l++) ok &= h[l] == 1;
+    expect(ok, "__syncwarp and __any_sync with a lane of the mask returned");
+    cudaFree(d);
+  }
+  { /* tiles stored lane by lane; static shared memory fresh per block */
+    float h[256], o[256], *din, *dout;
+    for (int i = 0; i < 256; i++) h[i] = (float)i;
+    cudaMalloc(&din, sizeof h), cudaMalloc(&dout, sizeof o);
+    cudaMemcpy(din, h, sizeof h, cudaMemcpyHostToDevice);
+    tile_round_trip<<<1, 32>>>(din, dout, 1);
+    cudaMemcpy(o, dout, sizeof o, cudaMemcpyDeviceToHost);
+    bool ok = true, stale = false;
+    for (int i = 0; i < 256; i++) ok &= o[i] == h[255 - i];
+    expect(ok, "a stored tile read back by other lanes after __syncwarp");
+    tile_round_trip<<<1, 32>>>(din, dout, 0);
+    cudaMemcpy(o, dout, sizeof o, cudaMemcpyDeviceToHost);
+    for (int i = 0; i < 256; i++) stale |= !(o[i] == h[255 - i]);
+    expect(stale, "... and without it reads what other lanes have not stored");
+    stale_static_shared<<<2, 32>>>(dout);
+    cudaMemcpy(o, dout, 64 * sizeof(float), cudaMemcpyDeviceToHost);
+    ok = true;
+    for (int i = 0; i < 64; i++) ok &= o[i] != o[i];
+    expect(ok, "static __shared__ memory reads NaN before it is written, in every block");
+    cudaFree(din);
+    cudaFree(dout);
   }
   expect(aborts_with(run_divergent, "deadlock"), "a __syncthreads half the block skips stops the program");
   expect(aborts_with(run_returned_lane, "which has returned"),

@@ -2,7 +2,9 @@
 """Rewrite a CUDA source for the emulator (cuemu.h): every launch
 K<<<grid, block[, smem[, stream]]>>>(args) becomes
 cuemu::launch("K", K, grid, block, smem, stream)(args), and every
-`extern __shared__ T name[];` a pointer to the block's dynamic shared memory.
+`extern __shared__ T name[];` a pointer to the block's dynamic shared memory,
+and every static `__shared__` declaration is followed by a call that fills
+it with NaN bytes when a new block starts.
 The rest is C++ that g++ compiles with cuemu.h included first.
 
 usage: translate.py IN.cu OUT.cu"""
@@ -68,11 +70,16 @@ def rewrite_launches(src, path):
 EXTERN_SHARED = re.compile(r"extern\s+__shared__\s+(?:__align__\(\s*\d+\s*\)\s+)?([\w\s]+?)\s+(\w+)\s*\[\s*\]\s*;")
 
 
+# A static `__shared__ T name[...]...;`: on the same line, so lines stay.
+STATIC_SHARED = re.compile(r"__shared__\s+(?:__align__\(\s*\d+\s*\)\s+)?[\w\s]+?\s+(\w+)\s*(?:\[[^\];]*\]\s*)*;")
+
+
 def main():
     src_path, out_path = sys.argv[1], sys.argv[2]
     src = open(src_path).read()
     src = rewrite_launches(src, src_path)
     src = EXTERN_SHARED.sub(lambda m: f"{m.group(1)} *{m.group(2)} = ({m.group(1)} *)cuemu::dynamic_smem();", src)
+    src = STATIC_SHARED.sub(lambda m: f"{m.group(0)} cuemu::fresh_shared(&{m.group(1)}, sizeof {m.group(1)});", src)
     # Keep the original file and lines in diagnostics.
     with open(out_path, "w") as f:
         f.write(f'#line 1 "{src_path}"\n' + src)
