@@ -228,16 +228,20 @@ static void check_edges(void) {
   kc_free(gdv);
 }
 
-static void check_attention(bool masked) {
-  int64_t B = 2, L = 45, H = 3, D = 16, n = B * L * H * D, nl = B * H * L;
+/* The fp32 kernels walk keys (queries) in tiles of 32 with 16 rows a block:
+ * shapes with a partial last tile and block, head dims that are not a
+ * multiple of 32, the largest head dim, and a window mask with a query that
+ * sees no key. */
+static void check_attention(int64_t B, int64_t L, int64_t H, int64_t D, bool masked) {
+  int64_t n = B * L * H * D, nl = B * H * L;
   float *q = host(n), *k = host(n), *v = host(n), *dy = host(n), *y = host(n), *lse = host(nl);
   float *dq = host(n), *dk = host(n), *dv = host(n);
   fill(q, n, 14, -1, 1), fill(k, n, 15, -1, 1), fill(v, n, 16, -1, 1), fill(dy, n, 17, -1, 1);
   bool *mask = NULL, *gmask = NULL;
-  if (masked) { /* a local window, as the ViT's: |i - j| <= 6 */
+  if (masked) { /* a local window, as the ViT's: |i - j| <= 6; query 7 sees no key */
     mask = malloc((size_t)(L * L));
     for (int64_t i = 0; i < L; i++)
-      for (int64_t j = 0; j < L; j++) mask[i * L + j] = llabs(i - j) <= 6 && i != 7; /* query 7: no key */
+      for (int64_t j = 0; j < L; j++) mask[i * L + j] = llabs(i - j) <= 6 && i != 7;
     gmask = kc_malloc((size_t)(L * L));
     kc_upload(gmask, mask, (size_t)(L * L));
   }
@@ -249,7 +253,9 @@ static void check_attention(bool masked) {
   float *gdq = dev_zero(n), *gdk = dev_zero(n), *gdv = dev_zero(n);
   kc_attention_fwd(gy, glse, gq, gk, gv, gmask, B, L, H, D, NULL);
   kc_attention_bwd(gdq, gdk, gdv, gdy, gq, gk, gv, gy, glse, gmask, B, L, H, D, NULL);
-  const char *shape = masked ? "2x45x3x16 window" : "2x45x3x16";
+  char shape[64];
+  snprintf(shape, sizeof shape, "%lldx%lldx%lldx%lld%s", (long long)B, (long long)L, (long long)H,
+           (long long)D, masked ? " window" : "");
   report("attention", "fwd", shape, rel_err(gy, y, n), 1e-5);
   report("attention", "lse", shape, rel_err(glse, lse, nl), 1e-5);
   report("attention", "dq", shape, rel_err(gdq, dq, n), 1e-4);
@@ -778,8 +784,12 @@ int main(int argc, char **argv) {
     for (int vs = 0; vs < 2; vs++) check_modulation(layout ? K_TOKENS : K_CHANNEL_FIRST, vs);
   check_norms();
   check_edges();
-  check_attention(false);
-  check_attention(true);
+  check_attention(2, 45, 3, 16, false);
+  check_attention(2, 45, 3, 16, true);
+  check_attention(1, 70, 2, 80, false);
+  check_attention(1, 70, 2, 80, true);
+  check_attention(2, 33, 1, 256, false);
+  check_attention(1, 5, 2, 7, true);
   check_loss_optim_rng();
   check_vector();
   check_window_mask();
