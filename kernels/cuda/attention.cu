@@ -67,6 +67,17 @@ __device__ static void stage(float *dst_a, float *dst_b, const float *a, const f
   }
 }
 
+/* The tile of rows [t0, t0 + TILE) of a and b, once every warp is done
+ * with the last one (and with staging the block's own rows); how many rows
+ * it has. Called by the whole block. */
+__device__ static int next_tile(const tiles &s, const float *a, const float *b, heads g, int64_t bi,
+                                int64_t h, int64_t t0) {
+  __syncthreads();
+  stage(s.tile_a, s.tile_b, a, b, g, bi, h, t0, TILE, g.D + 1);
+  __syncthreads();
+  return g.L - t0 < TILE ? (int)(g.L - t0) : TILE;
+}
+
 __device__ static float dot_shared(const float *x, const float *y, int64_t D) {
   float s = 0;
   for (int64_t d = 0; d < D; d++) s += x[d] * y[d];
@@ -108,11 +119,8 @@ __global__ static void fwd(float *y, float *lse, const float *q, const float *k,
     for (int e = 0; e < MAX_PER_LANE; e++) acc[w][e] = 0;
   }
   for (int64_t j0 = 0; j0 < g.L; j0 += TILE) {
-    __syncthreads(); /* the last tile is read (and the queries staged) */
-    stage(s.tile_a, s.tile_b, k, v, g, b, h, j0, TILE, g.D + 1);
-    __syncthreads();
+    const int n = next_tile(s, k, v, g, b, h, j0);
     const int64_t j = j0 + lane;
-    const int n = g.L - j0 < TILE ? (int)(g.L - j0) : TILE;
 #pragma unroll
     for (int w = 0; w < PER_WARP; w++) {
       const int r = warp * PER_WARP + w;
@@ -167,11 +175,8 @@ __global__ static void grad_q(float *dq, const float *dy, const float *q, const 
   stage(s.own_a, s.own_b, q, dy, g, b, h, i0, ROWS, g.D);
   float acc[PER_WARP][MAX_PER_LANE] = {};
   for (int64_t j0 = 0; j0 < g.L; j0 += TILE) {
-    __syncthreads();
-    stage(s.tile_a, s.tile_b, k, v, g, b, h, j0, TILE, g.D + 1);
-    __syncthreads();
+    const int n = next_tile(s, k, v, g, b, h, j0);
     const int64_t j = j0 + lane;
-    const int n = g.L - j0 < TILE ? (int)(g.L - j0) : TILE;
 #pragma unroll
     for (int w = 0; w < PER_WARP; w++) {
       const int r = warp * PER_WARP + w;
@@ -207,11 +212,8 @@ __global__ static void grad_kv(float *dk, float *dv, const float *dy, const floa
   stage(s.own_a, s.own_b, k, v, g, b, h, j0, ROWS, g.D);
   float ak[PER_WARP][MAX_PER_LANE] = {}, av[PER_WARP][MAX_PER_LANE] = {};
   for (int64_t i0 = 0; i0 < g.L; i0 += TILE) {
-    __syncthreads();
-    stage(s.tile_a, s.tile_b, q, dy, g, b, h, i0, TILE, g.D + 1);
-    __syncthreads();
+    const int n = next_tile(s, q, dy, g, b, h, i0);
     const int64_t i = i0 + lane;
-    const int n = g.L - i0 < TILE ? (int)(g.L - i0) : TILE;
     const float li = i < g.L ? lse[bh * g.L + i] : INFINITY, di = i < g.L ? dlt[bh * g.L + i] : 0.0f;
 #pragma unroll
     for (int w = 0; w < PER_WARP; w++) {
