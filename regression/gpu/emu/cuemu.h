@@ -77,6 +77,11 @@ void run_kernel(const char *name, const void *fn, dim3 grid, dim3 block, size_t 
 /* Launch checks (runtime.cpp): cudaSuccess or the error a GPU would give. */
 cudaError_t launch_error(const void *fn, dim3 grid, dim3 block, size_t dynamic_smem);
 void set_last_error(cudaError_t e);
+/* Says what an address that faulted is, when it is near or in device
+ * memory (runtime.cpp): before or past an allocation, or freed. */
+bool describe_device_address(const void *address, char *out, size_t n);
+/* Installs the handler that names such faults (fiber.cpp); once. */
+void catch_faults();
 /* The dynamic shared memory of the running block (extern __shared__). */
 void *dynamic_smem();
 /* Called by every thread after each static __shared__ declaration

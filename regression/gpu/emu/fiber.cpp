@@ -1,6 +1,7 @@
 /* The CUDA emulator's threads: one fiber per thread of a block, switched by
  * hand (x86-64), run in thread order until each waits at a barrier; the
  * barriers are released when everyone they wait for has arrived. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,34 @@ void fail(const char *fmt, ...) {
   fprintf(stderr, "\n");
   va_end(ap);
   abort();
+}
+
+/* A fault near device memory or in a thread's stack guard: stop with the
+ * kernel, block and thread, as compute-sanitizer would; any other fault
+ * keeps its usual end. Runs on its own stack, so a stack overflow gets here. */
+static void on_fault(int sig, siginfo_t *info, void *) {
+  char what[256];
+  if (describe_device_address(info->si_addr, what, sizeof what)) fail("invalid access: %s", what);
+  for (int i = 0; i < MAX_THREADS; i++)
+    if (stacks[i] && (char *)info->si_addr >= stacks[i] - PAGE && (char *)info->si_addr < stacks[i])
+      fail("a thread's stack (%d KiB) overflowed", STACK_BYTES >> 10);
+  signal(sig, SIG_DFL); /* not ours: fault again, the usual way */
+}
+
+void catch_faults() {
+  static bool done;
+  if (done) return;
+  done = true;
+  static char alt[64 << 10];
+  stack_t st = {};
+  st.ss_sp = alt;
+  st.ss_size = sizeof alt;
+  sigaltstack(&st, NULL);
+  struct sigaction sa = {};
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigaction(SIGSEGV, &sa, NULL);
+  sigaction(SIGBUS, &sa, NULL);
 }
 
 static int live;          /* threads of the block not ended */
@@ -320,6 +349,7 @@ void run_kernel(const char *name, const void *fn, dim3 grid, dim3 block, size_t 
     set_last_error(e);
     return;
   }
+  catch_faults();
   kernel_name = name;
   thread_thunk = thunk;
   thread_ctx = ctx;

@@ -1,10 +1,13 @@
 /* The CUDA runtime calls lola makes, on the CPU: device memory is host memory
- * (filled with NaN bytes when allocated, so reads before writes show), every
- * stream runs in order at once, events read the clock. One emulated sm_90
- * device; LOLA_EMU_DEVICES sets how many (0: no device). */
+ * (filled with NaN bytes when allocated, so reads before writes show; each
+ * allocation ends at an inaccessible page and is unmapped when freed, so an
+ * access past its end or after cudaFree stops the program), every stream
+ * runs in order at once, events read the clock. One emulated sm_90 device;
+ * LOLA_EMU_DEVICES sets how many (0: no device). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <map>
@@ -14,7 +17,18 @@
 namespace cuemu {
 
 static cudaError_t last_error = cudaSuccess;
-static std::map<const void *, size_t> allocations;
+/* A device allocation: `bytes` (a multiple of 256) end where an
+ * inaccessible page begins; the mapping has one such page at each end. */
+struct allocation {
+  size_t bytes;
+  char *map;
+  size_t map_bytes;
+};
+static std::map<const char *, allocation> allocations;
+/* The mappings freed last, to name an access to one. */
+enum { FREED_KEPT = 256 };
+static allocation freed[FREED_KEPT];
+static unsigned freed_count;
 static std::map<const void *, int> max_dynamic_smem; /* per kernel, as cudaFuncSetAttribute set it */
 static size_t allocated;
 static int current_device;
@@ -22,6 +36,33 @@ static int current_device;
 /* What the launch checks use: the limits of an H100 (sm_90). */
 enum : size_t { DEFAULT_DYNAMIC_SMEM = 48 << 10, MAX_DYNAMIC_SMEM = 227 << 10 };
 static const size_t DEVICE_BYTES = (size_t)16 << 30;
+
+bool describe_device_address(const void *address, char *out, size_t n) {
+  const char *a = (const char *)address;
+  auto it = allocations.upper_bound(a); /* the first allocation after a */
+  if (it != allocations.end() && a >= it->second.map && a < it->first) {
+    snprintf(out, n, "%p is %zu bytes before a device allocation of %zu bytes at %p", address,
+             (size_t)(it->first - a), it->second.bytes, (const void *)it->first);
+    return true;
+  }
+  if (it != allocations.begin()) {
+    --it;
+    const char *end = it->first + it->second.bytes;
+    if (a >= end && a < it->second.map + it->second.map_bytes) {
+      snprintf(out, n, "%p is %zu bytes past the end of a device allocation of %zu bytes at %p", address,
+               (size_t)(a - end), it->second.bytes, (const void *)it->first);
+      return true;
+    }
+  }
+  for (unsigned k = 0; k < FREED_KEPT && k < freed_count; k++) {
+    const allocation &f = freed[k];
+    if (a >= f.map && a < f.map + f.map_bytes) {
+      snprintf(out, n, "%p is in a device allocation of %zu bytes freed by cudaFree", address, f.bytes);
+      return true;
+    }
+  }
+  return false;
+}
 
 void set_last_error(cudaError_t e) {
   if (e != cudaSuccess) last_error = e; /* the most recent error, as cudaGetLastError reports */
@@ -141,23 +182,31 @@ cudaError_t cudaDriverGetVersion(int *v) {
 }
 cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
 
+enum : size_t { PAGE = 4096 };
+
 cudaError_t cudaMalloc(void **p, size_t bytes) {
-  const size_t rounded = (bytes + 255) / 256 * 256;
+  catch_faults();
+  const size_t rounded = bytes ? (bytes + 255) / 256 * 256 : 256, body = (rounded + PAGE - 1) / PAGE * PAGE;
   if (allocated + rounded > DEVICE_BYTES) return fail_with(cudaErrorMemoryAllocation);
-  *p = aligned_alloc(256, rounded ? rounded : 256);
-  if (!*p) return fail_with(cudaErrorMemoryAllocation);
-  memset(*p, 0xff, rounded); /* NaNs until written */
-  allocations[*p] = rounded;
+  char *map = (char *)mmap(NULL, body + 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (map == MAP_FAILED) return fail_with(cudaErrorMemoryAllocation);
+  mprotect(map, PAGE, PROT_NONE);
+  mprotect(map + PAGE + body, PAGE, PROT_NONE);
+  char *at = map + PAGE + body - rounded; /* 256-byte aligned, ending at the guard page */
+  memset(at, 0xff, rounded);              /* NaNs until written */
+  allocations[at] = allocation{rounded, map, body + 2 * PAGE};
   allocated += rounded;
+  *p = at;
   return cudaSuccess;
 }
 cudaError_t cudaFree(void *p) {
   if (!p) return cudaSuccess;
-  auto it = allocations.find(p);
+  auto it = allocations.find((const char *)p);
   if (it == allocations.end()) return fail_with(cudaErrorInvalidDevicePointer);
-  allocated -= it->second;
+  allocated -= it->second.bytes;
+  munmap(it->second.map, it->second.map_bytes);
+  freed[freed_count++ % FREED_KEPT] = it->second;
   allocations.erase(it);
-  free(p);
   return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total) {

@@ -126,6 +126,11 @@ __global__ void stale_static_shared(float *out) {
   s[threadIdx.x] = 1.0f;
 }
 
+/* Writes n + 1 values into an array of n. */
+__global__ void one_past(float *out, int n) {
+  if ((int)threadIdx.x <= n) out[threadIdx.x] = 1.0f;
+}
+
 /* Run f in a child: true when it aborts with `message` in its stderr. */
 static bool aborts_with(void (*f)(), const char *message) {
   int pipefd[2];
@@ -158,6 +163,17 @@ static void run_returned_lane() {
   int *d;
   cudaMalloc(&d, 32 * sizeof(int));
   returned_lane<<<1, 32>>>(d);
+}
+static void run_one_past() {
+  float *d;
+  cudaMalloc(&d, 64 * sizeof(float)); /* 256 bytes: no slack after it */
+  one_past<<<1, 96>>>(d, 64);
+}
+static void run_after_free() {
+  float *d;
+  cudaMalloc(&d, 64 * sizeof(float));
+  cudaFree(d);
+  one_past<<<1, 32>>>(d, 16);
 }
 static void run_misaligned() {
   __nv_bfloat16 *d;
@@ -310,6 +326,9 @@ int main() {
   expect(aborts_with(run_returned_lane, "which has returned"),
          "a shuffle waiting for a returned lane stops it");
   expect(aborts_with(run_misaligned, "not 256-bit aligned"), "a misaligned tile load stops it");
+  expect(aborts_with(run_one_past, "0 bytes past the end of a device allocation of 256 bytes"),
+         "a write one element past an allocation stops it, naming the kernel and thread");
+  expect(aborts_with(run_after_free, "freed by cudaFree"), "a write to freed device memory stops it");
   printf("\nemulator self-test: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
