@@ -2,11 +2,13 @@
  * online softmax over tiles of 32 keys, never a tokens² buffer. A block
  * takes 16 rows (queries in the forward and dq, keys in dk/dv; two per warp)
  * and walks the other side a tile at a time through shared memory, so every
- * tile read from memory serves 16 rows. Inside a tile, lane t owns row t of
- * the tile: it computes that score with a whole dot product from shared
- * memory, and the warp then spreads the 32 weights over the head dimensions
- * (lane + 32·e). Scores are recomputed in the backward from the saved
- * log-sum-exp. Layout (B, L, H·D); head_dim up to 32·MAX_PER_LANE. */
+ * tile read from memory serves 16 rows; a tile none of the block's pairs may
+ * see (a window mask) is skipped. Inside a tile, lane t owns row t of the
+ * tile: it computes that row's scores against the warp's two rows in one
+ * pass over the head dimensions, and the warp then spreads the weights over
+ * the head dimensions (lane + 32·e). Scores are recomputed in the backward
+ * from the saved log-sum-exp. Layout (B, L, H·D); head_dim up to
+ * 32·MAX_PER_LANE. */
 #include <math.h>
 
 #include "common.cuh"
@@ -37,61 +39,95 @@ struct heads {
   __device__ int64_t row(int64_t b, int64_t i, int64_t h) const { return ((b * L + i) * H + h) * D; }
 };
 
+/* A tile's row stride: odd, so that lane t's row starts in bank t. */
+__host__ __device__ static int64_t pitch_of(int64_t D) { return D | 1; }
+
 /* A block's shared memory: its rows' two vectors (q and dy, or k and v),
- * D floats each; the tile's two matrices, rows padded to D + 1 floats so
- * that lane t's row starts in bank t; 2 × 32 weights per warp. */
+ * D floats each; the tile's two matrices, rows of pitch_of(D); per warp, two
+ * sets of TILE weights for each of its rows. */
 struct tiles {
   float *own_a, *own_b, *tile_a, *tile_b, *weights;
+  int64_t pitch;
 };
 static size_t tiles_bytes(int64_t D) {
-  return sizeof(float) * (size_t)(2 * ROWS * D + 2 * TILE * (D + 1) + WARPS * 2 * TILE);
+  return sizeof(float) * (size_t)(2 * ROWS * D + 2 * TILE * pitch_of(D) + WARPS * 2 * PER_WARP * TILE);
 }
 __device__ static tiles carve(float *smem, int64_t D) {
   tiles t;
+  t.pitch = pitch_of(D);
   t.own_a = smem;
   t.own_b = t.own_a + ROWS * D;
   t.tile_a = t.own_b + ROWS * D;
-  t.tile_b = t.tile_a + TILE * (D + 1);
-  t.weights = t.tile_b + TILE * (D + 1) + (threadIdx.x >> 5) * 2 * TILE;
+  t.tile_b = t.tile_a + TILE * t.pitch;
+  t.weights = t.tile_b + TILE * t.pitch + (threadIdx.x >> 5) * 2 * PER_WARP * TILE;
   return t;
 }
 
 /* rows [r0, r0 + n) of a and b (zeros past the last token) into dst_a and
- * dst_b with row stride `stride`, by the whole block; b may be NULL. */
+ * dst_b with row stride `stride`, a warp a row; b may be NULL. */
 __device__ static void stage(float *dst_a, float *dst_b, const float *a, const float *b, heads g, int64_t s,
                              int64_t h, int64_t r0, int n, int64_t stride) {
-  for (int64_t x = threadIdx.x; x < n * g.D; x += blockDim.x) {
-    const int64_t r = x / g.D, d = x % g.D, i = r0 + r;
-    dst_a[r * stride + d] = i < g.L ? a[g.row(s, i, h) + d] : 0.0f;
-    if (b) dst_b[r * stride + d] = i < g.L ? b[g.row(s, i, h) + d] : 0.0f;
+  const int lane = threadIdx.x & 31;
+  for (int r = threadIdx.x >> 5; r < n; r += WARPS) {
+    const int64_t i = r0 + r;
+    const float *ra = i < g.L ? a + g.row(s, i, h) : NULL, *rb = i < g.L && b ? b + g.row(s, i, h) : NULL;
+    for (int64_t d = lane; d < g.D; d += 32) {
+      dst_a[r * stride + d] = ra ? ra[d] : 0.0f;
+      if (b) dst_b[r * stride + d] = rb ? rb[d] : 0.0f;
+    }
   }
 }
 
-/* The tile of rows [t0, t0 + TILE) of a and b, once every warp is done
- * with the last one (and with staging the block's own rows); how many rows
- * it has. Called by the whole block. */
+/* Whether some pair of the block's rows [r0, r0 + ROWS) and the tile's rows
+ * [t0, t0 + TILE) is allowed: this thread's share of the pairs. Rows are
+ * queries (the mask's rows) unless rows_are_keys. */
+__device__ static bool sees(const bool *mask, heads g, int64_t r0, int64_t t0, bool rows_are_keys) {
+  bool any = false;
+  for (int p = threadIdx.x; p < ROWS * TILE; p += WARPS * 32) {
+    const int64_t r = r0 + p / TILE, t = t0 + p % TILE;
+    if (r >= g.L || t >= g.L) continue;
+    any |= !mask || (rows_are_keys ? mask[t * g.L + r] : mask[r * g.L + t]);
+  }
+  return any;
+}
+
+/* The tile of rows [t0, t0 + TILE) of a and b, once every warp is done with
+ * the last one (and with staging the block's own rows); how many rows it
+ * has, 0 when no pair of the block may see it (then nothing is staged).
+ * Called by the whole block. */
 __device__ static int next_tile(const tiles &s, const float *a, const float *b, heads g, int64_t bi,
-                                int64_t h, int64_t t0) {
-  __syncthreads();
-  stage(s.tile_a, s.tile_b, a, b, g, bi, h, t0, TILE, g.D + 1);
+                                int64_t h, int64_t t0, bool seen) {
+  if (!__syncthreads_or(seen)) return 0;
+  stage(s.tile_a, s.tile_b, a, b, g, bi, h, t0, TILE, s.pitch);
   __syncthreads();
   return g.L - t0 < TILE ? (int)(g.L - t0) : TILE;
 }
 
-__device__ static float dot_shared(const float *x, const float *y, int64_t D) {
-  float s = 0;
-  for (int64_t d = 0; d < D; d++) s += x[d] * y[d];
-  return s;
+/* out[w] = own row w · tile row, for the warp's PER_WARP rows, in one pass. */
+__device__ static void dots(float *out, const float *own, const float *tile_row, int64_t D) {
+#pragma unroll
+  for (int w = 0; w < PER_WARP; w++) out[w] = 0;
+  for (int64_t d = 0; d < D; d++) {
+    const float t = tile_row[d];
+#pragma unroll
+    for (int w = 0; w < PER_WARP; w++) out[w] += own[w * D + d] * t;
+  }
 }
 
-/* acc[e] += Σ_t w[t] · m[t][lane + 32·e] over the n rows of a tile. */
-__device__ static void spread(float *acc, const float *w, const float *m, int n, int64_t D, int lane) {
+/* acc[w][e] += Σ_t weights[w·TILE + t] · m[t][lane + 32·e] over the n rows of a tile. */
+__device__ static void spread(float (*acc)[MAX_PER_LANE], const float *weights, const float *m, int n,
+                              const tiles &s, int64_t D, int lane) {
   for (int t = 0; t < n; t++) {
-    const float wt = w[t];
+    float wt[PER_WARP];
+#pragma unroll
+    for (int w = 0; w < PER_WARP; w++) wt[w] = weights[w * TILE + t];
 #pragma unroll
     for (int e = 0; e < MAX_PER_LANE; e++) {
       const int64_t d = lane + 32 * e;
-      if (d < D) acc[e] += wt * m[t * (D + 1) + d];
+      if (d >= D) break;
+      const float mt = m[t * s.pitch + d];
+#pragma unroll
+      for (int w = 0; w < PER_WARP; w++) acc[w][e] += wt[w] * mt;
     }
   }
 }
@@ -107,44 +143,42 @@ __device__ static void store_row(float *out, const float *acc, float factor, int
 __global__ static void fwd(float *y, float *lse, const float *q, const float *k, const float *v,
                            const bool *mask, heads g, float scale) {
   extern __shared__ float smem[];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int lane = threadIdx.x & 31, r0 = (threadIdx.x >> 5) * PER_WARP;
   const int64_t bh = g.bh0 + blockIdx.y, b = bh / g.H, h = bh % g.H, i0 = blockIdx.x * (int64_t)ROWS;
   const tiles s = carve(smem, g.D);
-  stage(s.own_a, s.own_b, q, NULL, g, b, h, i0, ROWS, g.D);
-  float m[PER_WARP], l[PER_WARP], acc[PER_WARP][MAX_PER_LANE];
+  stage(s.own_a, NULL, q, NULL, g, b, h, i0, ROWS, g.D);
+  float m[PER_WARP], l[PER_WARP], acc[PER_WARP][MAX_PER_LANE] = {};
 #pragma unroll
-  for (int w = 0; w < PER_WARP; w++) {
-    m[w] = -INFINITY, l[w] = 0;
-#pragma unroll
-    for (int e = 0; e < MAX_PER_LANE; e++) acc[w][e] = 0;
-  }
+  for (int w = 0; w < PER_WARP; w++) m[w] = -INFINITY, l[w] = 0;
   for (int64_t j0 = 0; j0 < g.L; j0 += TILE) {
-    const int n = next_tile(s, k, v, g, b, h, j0);
+    const int n = next_tile(s, k, v, g, b, h, j0, sees(mask, g, i0, j0, false));
+    if (n == 0) continue;
     const int64_t j = j0 + lane;
+    float sc[PER_WARP]; /* softmax(q·k / √D) (Eq. of scaled dot-product attention): this lane's key */
+    dots(sc, s.own_a + r0 * g.D, s.tile_a + lane * s.pitch, g.D);
 #pragma unroll
     for (int w = 0; w < PER_WARP; w++) {
-      const int r = warp * PER_WARP + w;
-      const int64_t i = i0 + r;
-      if (i >= g.L) continue;
-      float sc = -INFINITY; /* Eq. softmax(q·k / √D): this lane's key */
-      if (j < g.L && (!mask || mask[i * g.L + j]))
-        sc = dot_shared(s.own_a + r * g.D, s.tile_a + lane * (g.D + 1), g.D) * scale;
-      const float tile_max = warp_max(sc);
-      if (tile_max == -INFINITY) continue; /* no allowed key in this tile */
-      const float mn = fmaxf(m[w], tile_max), corr = expf(m[w] - mn), p = expf(sc - mn);
-      l[w] = l[w] * corr + warp_sum(p);
-      m[w] = mn;
+      const int64_t i = i0 + r0 + w;
+      const bool allowed = i < g.L && j < g.L && (!mask || mask[i * g.L + j]);
+      const float x = allowed ? sc[w] * scale : -INFINITY, tile_max = warp_max(x);
+      float p = 0;
+      if (tile_max != -INFINITY) { /* else no allowed key for this row here: nothing changes */
+        const float mn = fmaxf(m[w], tile_max), corr = expf(m[w] - mn);
+        p = expf(x - mn);
+        l[w] = l[w] * corr + warp_sum(p);
+        m[w] = mn;
 #pragma unroll
-      for (int e = 0; e < MAX_PER_LANE; e++) acc[w][e] *= corr;
-      s.weights[lane] = p;
-      __syncwarp();
-      spread(acc[w], s.weights, s.tile_b, n, g.D, lane);
-      __syncwarp(); /* the weights are read before the next row writes them */
+        for (int e = 0; e < MAX_PER_LANE; e++) acc[w][e] *= corr;
+      }
+      s.weights[w * TILE + lane] = p;
     }
+    __syncwarp();
+    spread(acc, s.weights, s.tile_b, n, s, g.D, lane);
+    __syncwarp(); /* the weights are read before the next tile writes them */
   }
 #pragma unroll
   for (int w = 0; w < PER_WARP; w++) {
-    const int64_t i = i0 + warp * PER_WARP + w;
+    const int64_t i = i0 + r0 + w;
     if (i >= g.L) continue;
     store_row(y + g.row(b, i, h), acc[w], l[w] > 0 ? 1.0f / l[w] : 0.0f, g.D, lane);
     /* +inf marks a query with no allowed key, as the CPU kernel (and the backward skips it) */
@@ -169,34 +203,37 @@ __global__ static void delta(float *dlt, const float *dy, const float *y, heads 
 __global__ static void grad_q(float *dq, const float *dy, const float *q, const float *k, const float *v,
                               const float *lse, const float *dlt, const bool *mask, heads g, float scale) {
   extern __shared__ float smem[];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int lane = threadIdx.x & 31, r0 = (threadIdx.x >> 5) * PER_WARP;
   const int64_t bh = g.bh0 + blockIdx.y, b = bh / g.H, h = bh % g.H, i0 = blockIdx.x * (int64_t)ROWS;
   const tiles s = carve(smem, g.D);
   stage(s.own_a, s.own_b, q, dy, g, b, h, i0, ROWS, g.D);
-  float acc[PER_WARP][MAX_PER_LANE] = {};
+  float li[PER_WARP], di[PER_WARP], acc[PER_WARP][MAX_PER_LANE] = {};
+#pragma unroll
+  for (int w = 0; w < PER_WARP; w++) { /* a query with no key (lse = +inf) has no gradient */
+    const int64_t i = i0 + r0 + w;
+    li[w] = i < g.L ? lse[bh * g.L + i] : INFINITY;
+    di[w] = i < g.L ? dlt[bh * g.L + i] : 0.0f;
+  }
   for (int64_t j0 = 0; j0 < g.L; j0 += TILE) {
-    const int n = next_tile(s, k, v, g, b, h, j0);
+    const int n = next_tile(s, k, v, g, b, h, j0, sees(mask, g, i0, j0, false));
+    if (n == 0) continue;
     const int64_t j = j0 + lane;
+    float sc[PER_WARP], dp[PER_WARP];
+    dots(sc, s.own_a + r0 * g.D, s.tile_a + lane * s.pitch, g.D);
+    dots(dp, s.own_b + r0 * g.D, s.tile_b + lane * s.pitch, g.D);
 #pragma unroll
     for (int w = 0; w < PER_WARP; w++) {
-      const int r = warp * PER_WARP + w;
-      const int64_t i = i0 + r;
-      if (i >= g.L || !isfinite(lse[bh * g.L + i])) continue; /* a query with no key has no gradient */
-      float ds = 0;
-      if (j < g.L && (!mask || mask[i * g.L + j])) {
-        const float *kr = s.tile_a + lane * (g.D + 1), *vr = s.tile_b + lane * (g.D + 1);
-        const float p = expf(dot_shared(s.own_a + r * g.D, kr, g.D) * scale - lse[bh * g.L + i]);
-        ds = p * (dot_shared(s.own_b + r * g.D, vr, g.D) - dlt[bh * g.L + i]);
-      }
-      s.weights[lane] = ds;
-      __syncwarp();
-      spread(acc[w], s.weights, s.tile_a, n, g.D, lane);
-      __syncwarp();
+      const int64_t i = i0 + r0 + w;
+      const bool allowed = li[w] != INFINITY && j < g.L && (!mask || mask[i * g.L + j]);
+      s.weights[w * TILE + lane] = allowed ? expf(sc[w] * scale - li[w]) * (dp[w] - di[w]) : 0.0f;
     }
+    __syncwarp();
+    spread(acc, s.weights, s.tile_a, n, s, g.D, lane);
+    __syncwarp();
   }
 #pragma unroll
   for (int w = 0; w < PER_WARP; w++) {
-    const int64_t i = i0 + warp * PER_WARP + w;
+    const int64_t i = i0 + r0 + w;
     if (i < g.L) store_row(dq + g.row(b, i, h), acc[w], scale, g.D, lane);
   }
 }
@@ -206,37 +243,36 @@ __global__ static void grad_kv(float *dk, float *dv, const float *dy, const floa
                                const float *v, const float *lse, const float *dlt, const bool *mask, heads g,
                                float scale) {
   extern __shared__ float smem[];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int lane = threadIdx.x & 31, r0 = (threadIdx.x >> 5) * PER_WARP;
   const int64_t bh = g.bh0 + blockIdx.y, b = bh / g.H, h = bh % g.H, j0 = blockIdx.x * (int64_t)ROWS;
   const tiles s = carve(smem, g.D);
   stage(s.own_a, s.own_b, k, v, g, b, h, j0, ROWS, g.D);
   float ak[PER_WARP][MAX_PER_LANE] = {}, av[PER_WARP][MAX_PER_LANE] = {};
+  float *wp = s.weights, *wds = s.weights + PER_WARP * TILE;
   for (int64_t i0 = 0; i0 < g.L; i0 += TILE) {
-    const int n = next_tile(s, q, dy, g, b, h, i0);
+    const int n = next_tile(s, q, dy, g, b, h, i0, sees(mask, g, j0, i0, true));
+    if (n == 0) continue;
     const int64_t i = i0 + lane;
     const float li = i < g.L ? lse[bh * g.L + i] : INFINITY, di = i < g.L ? dlt[bh * g.L + i] : 0.0f;
+    float sc[PER_WARP], dp[PER_WARP];
+    dots(sc, s.own_a + r0 * g.D, s.tile_a + lane * s.pitch, g.D);
+    dots(dp, s.own_b + r0 * g.D, s.tile_b + lane * s.pitch, g.D);
 #pragma unroll
     for (int w = 0; w < PER_WARP; w++) {
-      const int r = warp * PER_WARP + w;
-      const int64_t j = j0 + r;
-      if (j >= g.L) continue;
-      float p = 0, ds = 0;
-      if (isfinite(li) && (!mask || mask[i * g.L + j])) {
-        const float *qr = s.tile_a + lane * (g.D + 1), *dyr = s.tile_b + lane * (g.D + 1);
-        p = expf(dot_shared(qr, s.own_a + r * g.D, g.D) * scale - li);
-        ds = p * (dot_shared(dyr, s.own_b + r * g.D, g.D) - di);
-      }
-      s.weights[lane] = p;
-      s.weights[TILE + lane] = ds;
-      __syncwarp();
-      spread(av[w], s.weights, s.tile_b, n, g.D, lane);
-      spread(ak[w], s.weights + TILE, s.tile_a, n, g.D, lane);
-      __syncwarp();
+      const int64_t j = j0 + r0 + w;
+      const bool allowed = li != INFINITY && j < g.L && (!mask || mask[i * g.L + j]);
+      const float p = allowed ? expf(sc[w] * scale - li) : 0.0f;
+      wp[w * TILE + lane] = p;
+      wds[w * TILE + lane] = p * (dp[w] - di);
     }
+    __syncwarp();
+    spread(av, wp, s.tile_b, n, s, g.D, lane);
+    spread(ak, wds, s.tile_a, n, s, g.D, lane);
+    __syncwarp();
   }
 #pragma unroll
   for (int w = 0; w < PER_WARP; w++) {
-    const int64_t j = j0 + warp * PER_WARP + w;
+    const int64_t j = j0 + r0 + w;
     if (j >= g.L) continue;
     store_row(dk + g.row(b, j, h), ak[w], scale, g.D, lane);
     store_row(dv + g.row(b, j, h), av[w], 1.0f, g.D, lane);
