@@ -59,7 +59,9 @@ extern dim3 block_dim, grid_dim;
 void sync_block();
 void sync_warp(unsigned mask);
 /* Offer v, wait for the lanes of mask, return what thread `src` offered
- * (own value when src is -1 or not a thread of the block). Each lane's
+ * (own value when src is -1). Reading a lane that returned, is not in the
+ * mask or does not exist (a partial warp) stops the program, even where the
+ * value would go unused: on a GPU it is undefined. Each lane's
  * result is taken when the barrier is released, while every lane's offer
  * is still the one of this call. */
 uint64_t warp_exchange(unsigned mask, uint64_t v, int src);

@@ -162,7 +162,10 @@ static bool arrived(const fiber *me, int t) {
 /* What a shuffling lane gets: its source's offer (the source waits at the
  * same meeting, as the release found, unless it returned: an error). */
 static uint64_t shuffle_result(const fiber *f) {
-  if (f->src < 0 || f->src >= nthreads) return f->offer;
+  if (f->src < 0) return f->offer;
+  if (f->src >= nthreads) /* a partial warp's missing lane: undefined on a GPU */
+    fail("a shuffle (mask 0x%08x) reads lane %d, past the block's %d threads", f->wait_mask, f->src % 32,
+         nthreads);
   const fiber *from = &fibers[f->src];
   if (from->warp != f->warp || !(f->wait_mask >> from->lane & 1u))
     fail("a shuffle (mask 0x%08x) reads lane %d, which is not in its mask", f->wait_mask, from->lane);

@@ -126,6 +126,13 @@ __global__ void stale_static_shared(float *out) {
   s[threadIdx.x] = 1.0f;
 }
 
+/* A butterfly sum in a block of 48: the second warp's lanes 16..31 do not exist. */
+__global__ void partial_warp_sum(int *out) {
+  int v = 1;
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  out[threadIdx.x] = v;
+}
+
 /* Writes n + 1 values into an array of n. */
 __global__ void one_past(float *out, int n) {
   if ((int)threadIdx.x <= n) out[threadIdx.x] = 1.0f;
@@ -174,6 +181,11 @@ static void run_after_free() {
   cudaMalloc(&d, 64 * sizeof(float));
   cudaFree(d);
   one_past<<<1, 32>>>(d, 16);
+}
+static void run_partial_warp() {
+  int *d;
+  cudaMalloc(&d, 48 * sizeof(int));
+  partial_warp_sum<<<1, 48>>>(d);
 }
 static void run_misaligned() {
   __nv_bfloat16 *d;
@@ -326,6 +338,8 @@ int main() {
   expect(aborts_with(run_returned_lane, "which has returned"),
          "a shuffle waiting for a returned lane stops it");
   expect(aborts_with(run_misaligned, "not 256-bit aligned"), "a misaligned tile load stops it");
+  expect(aborts_with(run_partial_warp, "past the block's 48 threads"),
+         "a shuffle from a lane a partial warp lacks stops it");
   expect(aborts_with(run_one_past, "0 bytes past the end of a device allocation of 256 bytes"),
          "a write one element past an allocation stops it, naming the kernel and thread");
   expect(aborts_with(run_after_free, "freed by cudaFree"), "a write to freed device memory stops it");

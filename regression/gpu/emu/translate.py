@@ -70,8 +70,25 @@ def rewrite_launches(src, path):
 EXTERN_SHARED = re.compile(r"extern\s+__shared__\s+(?:__align__\(\s*\d+\s*\)\s+)?([\w\s]+?)\s+(\w+)\s*\[\s*\]\s*;")
 
 
-# A static `__shared__ T name[...]...;`: on the same line, so lines stay.
-STATIC_SHARED = re.compile(r"__shared__\s+(?:__align__\(\s*\d+\s*\)\s+)?[\w\s]+?\s+(\w+)\s*(?:\[[^\];]*\]\s*)*;")
+# A static `__shared__ T name[...]...;` at the start of a line, one
+# declarator: the call goes on the same line, so lines stay.
+STATIC_SHARED = re.compile(
+    r"^[ \t]*__shared__[ \t]+(?:__align__\(\s*\d+\s*\)[ \t]+)?[\w \t]+?[ \t]+(\w+)[ \t]*(?:\[[^\];\n]*\][ \t]*)*;",
+    re.MULTILINE)
+
+
+def without_comments(src):
+    """src with its comments and string literals blanked, newlines kept (for line numbers)."""
+    blank = lambda m: re.sub(r"[^\n]", " ", m.group(0))
+    return re.sub(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/', blank, src, flags=re.DOTALL)
+
+
+def check_shared_rewritten(src, path):
+    """Every __shared__ left in code must be a static declaration given its
+    fresh_shared call: anything else would keep the last block's values."""
+    for n, line in enumerate(without_comments(src).split("\n"), 1):
+        if "__shared__" in line and "cuemu::fresh_shared" not in line:
+            sys.exit(f"{path}:{n}: a __shared__ declaration translate.py cannot read (one declarator per line)")
 
 
 def main():
@@ -79,7 +96,9 @@ def main():
     src = open(src_path).read()
     src = rewrite_launches(src, src_path)
     src = EXTERN_SHARED.sub(lambda m: f"{m.group(1)} *{m.group(2)} = ({m.group(1)} *)cuemu::dynamic_smem();", src)
-    src = STATIC_SHARED.sub(lambda m: f"{m.group(0)} cuemu::fresh_shared(&{m.group(1)}, sizeof {m.group(1)});", src)
+    src = STATIC_SHARED.sub(
+        lambda m: f"{m.group(0)} cuemu::fresh_shared((void *)&{m.group(1)}, sizeof {m.group(1)});", src)
+    check_shared_rewritten(src, src_path)
     # Keep the original file and lines in diagnostics.
     with open(out_path, "w") as f:
         f.write(f'#line 1 "{src_path}"\n' + src)
