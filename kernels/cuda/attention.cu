@@ -114,6 +114,13 @@ __device__ static void dots(float *out, const float *own, const float *tile_row,
   }
 }
 
+/* The backward's two products of this lane's tile row with the warp's rows:
+ * sc = own_a · tile_a (q·k) and dp = own_b · tile_b (dy·v). */
+__device__ static void backward_dots(float *sc, float *dp, const tiles &s, int r0, int lane, int64_t D) {
+  dots(sc, s.own_a + r0 * D, s.tile_a + lane * s.pitch, D);
+  dots(dp, s.own_b + r0 * D, s.tile_b + lane * s.pitch, D);
+}
+
 /* acc[w][e] += Σ_t weights[w·TILE + t] · m[t][lane + 32·e] over the n rows of a tile. */
 __device__ static void spread(float (*acc)[MAX_PER_LANE], const float *weights, const float *m, int n,
                               const tiles &s, int64_t D, int lane) {
@@ -219,8 +226,7 @@ __global__ static void grad_q(float *dq, const float *dy, const float *q, const 
     if (n == 0) continue;
     const int64_t j = j0 + lane;
     float sc[PER_WARP], dp[PER_WARP];
-    dots(sc, s.own_a + r0 * g.D, s.tile_a + lane * s.pitch, g.D);
-    dots(dp, s.own_b + r0 * g.D, s.tile_b + lane * s.pitch, g.D);
+    backward_dots(sc, dp, s, r0, lane, g.D);
 #pragma unroll
     for (int w = 0; w < PER_WARP; w++) {
       const int64_t i = i0 + r0 + w;
@@ -255,8 +261,7 @@ __global__ static void grad_kv(float *dk, float *dv, const float *dy, const floa
     const int64_t i = i0 + lane;
     const float li = i < g.L ? lse[bh * g.L + i] : INFINITY, di = i < g.L ? dlt[bh * g.L + i] : 0.0f;
     float sc[PER_WARP], dp[PER_WARP];
-    dots(sc, s.own_a + r0 * g.D, s.tile_a + lane * s.pitch, g.D);
-    dots(dp, s.own_b + r0 * g.D, s.tile_b + lane * s.pitch, g.D);
+    backward_dots(sc, dp, s, r0, lane, g.D);
 #pragma unroll
     for (int w = 0; w < PER_WARP; w++) {
       const int64_t j = j0 + r0 + w;
