@@ -29,9 +29,15 @@ void mhsa_init(const mhsa *m, param_registry *r, rng_key key) {
   linear_init(&m->y_proj, r, key);
 }
 
+/* The split q and k are kept only when the attention reads them as they
+ * are; after an RMSNorm or RoPE the backward needs the outputs only, and the
+ * split is scratch of the forward. */
+static bool split_is_scratch(bool qk_norm, bool rope) { return qk_norm || rope; }
+
 size_t mhsa_saved_bytes(const mhsa *m, int64_t batch, int64_t tokens, bool rope) {
   int64_t n = batch * tokens * m->channels, rows = batch * tokens * m->heads;
-  size_t saved = 4 * act_bytes(n); /* q, k, v, att */
+  size_t saved = 2 * act_bytes(n);                                    /* v, att */
+  if (!split_is_scratch(m->qk_norm, rope)) saved += 2 * act_bytes(n); /* q, k */
   if (m->qk_norm) saved += 2 * act_bytes(n) + 2 * act_bytes(rows);
   if (rope) saved += 2 * act_bytes(n);
   return saved + act_bytes(rows); /* lse */
@@ -40,7 +46,7 @@ size_t mhsa_saved_bytes(const mhsa *m, int64_t batch, int64_t tokens, bool rope)
 size_t mhsa_scratch_bytes(const mhsa *m, int64_t batch, int64_t tokens) {
   int64_t n = batch * tokens * m->channels, hd = m->channels / m->heads;
   size_t work = act_bytes(k_attention_workspace_floats(tokens, hd));
-  size_t fwd_scratch = act_bytes(3 * n) + work;
+  size_t fwd_scratch = act_bytes(3 * n) + 2 * act_bytes(n) + work; /* qkv, the split q and k */
   /* backward: datt, dq, dk, dv, a normalisation gradient, dqkv, workspace */
   size_t bwd_scratch = act_bytes(n) * 5 + act_bytes(3 * n) + work;
   return act_max(fwd_scratch, bwd_scratch);
@@ -58,17 +64,19 @@ void mhsa_forward(mhsa *m, const param_registry *r, arena *act, float *y, const 
   m->x = x;
   m->angles = angles;
   m->mask = mask;
-  m->q = arena_floats(act, n);
-  m->k = arena_floats(act, n);
+  const bool scratch_split = split_is_scratch(m->qk_norm, angles != NULL);
+  m->q = m->k = NULL;
+  if (!scratch_split) {
+    m->q = arena_floats(act, n);
+    m->k = arena_floats(act, n);
+  }
   m->v = arena_floats(act, n);
-  m->qn = m->q, m->kn = m->k;
   if (m->qk_norm) {
     m->qn = arena_floats(act, n);
     m->kn = arena_floats(act, n);
     m->q_rstd = arena_floats(act, rows * H);
     m->k_rstd = arena_floats(act, rows * H);
   }
-  m->qr = m->qn, m->kr = m->kn;
   if (angles) {
     m->qr = arena_floats(act, n);
     m->kr = arena_floats(act, n);
@@ -78,6 +86,12 @@ void mhsa_forward(mhsa *m, const param_registry *r, arena *act, float *y, const 
 
   size_t mark = act_mark(act);
   float *qkv = arena_floats(act, 3 * n);
+  if (scratch_split) {
+    m->q = arena_floats(act, n);
+    m->k = arena_floats(act, n);
+  }
+  if (!m->qk_norm) m->qn = m->q, m->kn = m->k;
+  if (!angles) m->qr = m->qn, m->kr = m->kn;
   linear_forward(&m->qkv_proj, r, qkv, x, rows);
   k_qkv_split_fwd(m->q, m->k, m->v, qkv, rows, C);
   if (m->qk_norm) {
@@ -88,10 +102,14 @@ void mhsa_forward(mhsa *m, const param_registry *r, arena *act, float *y, const 
     k_rope_fwd(m->qr, m->qn, angles, batch, tokens, C);
     k_rope_fwd(m->kr, m->kn, angles, batch, tokens, C);
   }
-  act_release(act, mark);
+  act_release(act, mark); /* qkv, and the split q, k where they are scratch */
   float *work = arena_floats(act, k_attention_workspace_floats(tokens, hd));
   k_attention_fwd(m->att, m->lse, m->qr, m->kr, m->v, mask, batch, tokens, H, hd, work);
   act_release(act, mark);
+  if (scratch_split) { /* released: nothing may read them again */
+    m->q = m->k = NULL;
+    if (!m->qk_norm) m->qn = m->kn = NULL;
+  }
   linear_forward(&m->y_proj, r, y, m->att, rows);
 }
 

@@ -22,7 +22,7 @@ typedef struct {
   int64_t batch, tokens;
   const float *x, *angles;
   const bool *mask;
-  float *q, *k, *v;       /* after the split */
+  float *q, *k, *v;       /* after the split (q, k NULL after the forward with RMSNorm or RoPE: scratch) */
   float *qn, *kn;         /* after RMSNorm (== q, k without it) */
   float *qr, *kr;         /* after RoPE (== qn, kn without it) */
   float *q_rstd, *k_rstd; /* RMSNorm's saved 1/rms, (B·L·H) */
