@@ -80,8 +80,8 @@ size_t resblock_activation_bytes(const resblock_config *cfg, int64_t batch, cons
     self_attention_nd_config a = {.channels = cfg->channels, .heads = cfg->attention_heads};
     bytes += self_attention_nd_activation_bytes(&a, batch, P);
   }
-  bytes += 2 * dcae_arena_bytes(bhp); /* h, s */
-  if (train && cfg->dropout > 0.0f) bytes += dcae_arena_bytes(bhp);
+  bytes += 2 * dcae_arena_bytes(bhp); /* h, s (the dropout runs in place: training needs no more) */
+  (void)train;
   conv_module_config c3 = ffn_conv(cfg, (int64_t)cfg->ffn_factor * cfg->channels, cfg->channels);
   return bytes + conv_module_activation_bytes(&c3, batch, in);
 }
@@ -121,11 +121,12 @@ float *resblock_forward(resblock *m, const param_registry *r, const dcae_pass *p
   m->h = conv_module_forward(&m->ffn_in, r, p, ffn_x, batch, grid);
   m->s = arena_floats(p->act, batch * hid * P);
   k_silu_fwd(m->s, m->h, batch * hid * P);
+  /* Dropout in place: the backward reads the SiLU's input (h) and the last
+   * convolution's input (d), never the SiLU output before the dropout. */
   m->d = m->s;
-  if (p->train && c->dropout > 0.0f) {
-    m->d = arena_floats(p->act, batch * hid * P);
+  m->dropped = p->train && c->dropout > 0.0f;
+  if (m->dropped)
     k_dropout_fwd(m->d, m->s, batch, hid * P, c->dropout, dcae_dropout_key(p, m->layer_id), p->first_sample);
-  }
   float *y = conv_module_forward(&m->ffn_out, r, p, m->d, batch, grid);
   dcae_add(y, x, batch * C * P);
   return y;
@@ -138,7 +139,7 @@ void resblock_backward(resblock *m, param_registry *r, const dcae_pass *p, float
   float *ga = arena_floats(p->scratch, B * hid * P), *gb = arena_floats(p->scratch, B * hid * P);
 
   conv_module_backward(&m->ffn_out, r, p, ga, dy); /* ga = ∂/∂d */
-  if (m->d != m->s) {
+  if (m->dropped) {
     k_dropout_bwd(gb, ga, B, hid * P, c->dropout, dcae_dropout_key(p, m->layer_id), p->first_sample);
     k_silu_bwd(ga, gb, m->h, B * hid * P); /* ga = ∂/∂h */
   } else {

@@ -61,7 +61,7 @@ void vit_block_init(const vit_block *m, param_registry *r, rng_key key) {
 size_t vit_block_saved_bytes(const vit_block *m, int64_t batch, int64_t tokens) {
   int64_t C = m->cfg.channels, F = m->cfg.ffn_factor * C, n = batch * tokens * C, nf = batch * tokens * F;
   size_t saved =
-      5 * act_bytes(n) + act_bytes(batch * tokens) + 3 * act_bytes(nf); /* ln h g r mixed, rstd, f0-2 */
+      5 * act_bytes(n) + act_bytes(batch * tokens) + 2 * act_bytes(nf); /* ln h g r mixed, rstd, f0 f1 */
   if (m->theta >= 0) saved += act_bytes(tokens * C / 2);
   saved += modulation_activation_bytes(&m->ada_zero, batch); /* with its small backward scratch */
   return saved + mhsa_saved_bytes(&m->msa, batch, tokens, m->theta >= 0);
@@ -101,7 +101,9 @@ void vit_block_forward(vit_block *m, const param_registry *r, arena *act, float 
   m->f0 = arena_floats(act, rows * F);
   m->f1 = arena_floats(act, rows * F);
   bool drop = mode->training && m->cfg.dropout > 0;
-  m->f2 = drop ? arena_floats(act, rows * F) : m->f1; /* without dropout the FFN reads the SiLU output */
+  /* Dropout goes in place: the backward reads the SiLU's input (f0) and the
+   * second linear's input (f2), never the SiLU output before the dropout. */
+  m->f2 = m->f1;
   m->r = arena_floats(act, n);
   m->mixed = arena_floats(act, n);
   m->angles = NULL;
