@@ -8,7 +8,9 @@
  * pass over the head dimensions, and the warp then spreads the weights over
  * the head dimensions (lane + 32·e). Scores are recomputed in the backward
  * from the saved log-sum-exp. Layout (B, L, H·D); head_dim up to
- * 32·MAX_PER_LANE. */
+ * 32·MAX_PER_LANE. The kernels are instantiated for 1, 2, 4 and 8 head
+ * dimensions a lane (head_dim up to 32, 64, 128, 256), so that the
+ * accumulators of a small head take no more registers than it needs. */
 #include <math.h>
 
 #include "common.cuh"
@@ -122,14 +124,15 @@ __device__ static void backward_dots(float *sc, float *dp, const tiles &s, int r
 }
 
 /* acc[w][e] += Σ_t weights[w·TILE + t] · m[t][lane + 32·e] over the n rows of a tile. */
-__device__ static void spread(float (*acc)[MAX_PER_LANE], const float *weights, const float *m, int n,
-                              const tiles &s, int64_t D, int lane) {
+template <int PL>
+__device__ static void spread(float (*acc)[PL], const float *weights, const float *m, int n, const tiles &s,
+                              int64_t D, int lane) {
   for (int t = 0; t < n; t++) {
     float wt[PER_WARP];
 #pragma unroll
     for (int w = 0; w < PER_WARP; w++) wt[w] = weights[w * TILE + t];
 #pragma unroll
-    for (int e = 0; e < MAX_PER_LANE; e++) {
+    for (int e = 0; e < PL; e++) {
       const int64_t d = lane + 32 * e;
       if (d >= D) break;
       const float mt = m[t * s.pitch + d];
@@ -139,14 +142,16 @@ __device__ static void spread(float (*acc)[MAX_PER_LANE], const float *weights, 
   }
 }
 
+template <int PL>
 __device__ static void store_row(float *out, const float *acc, float factor, int64_t D, int lane) {
 #pragma unroll
-  for (int e = 0; e < MAX_PER_LANE; e++) {
+  for (int e = 0; e < PL; e++) {
     const int64_t d = lane + 32 * e;
     if (d < D) out[d] = acc[e] * factor;
   }
 }
 
+template <int PL>
 __global__ static void fwd(float *y, float *lse, const float *q, const float *k, const float *v,
                            const bool *mask, heads g, float scale) {
   extern __shared__ float smem[];
@@ -154,7 +159,7 @@ __global__ static void fwd(float *y, float *lse, const float *q, const float *k,
   const int64_t bh = g.bh0 + blockIdx.y, b = bh / g.H, h = bh % g.H, i0 = blockIdx.x * (int64_t)ROWS;
   const tiles s = carve(smem, g.D);
   stage(s.own_a, NULL, q, NULL, g, b, h, i0, ROWS, g.D);
-  float m[PER_WARP], l[PER_WARP], acc[PER_WARP][MAX_PER_LANE] = {};
+  float m[PER_WARP], l[PER_WARP], acc[PER_WARP][PL] = {};
 #pragma unroll
   for (int w = 0; w < PER_WARP; w++) m[w] = -INFINITY, l[w] = 0;
   for (int64_t j0 = 0; j0 < g.L; j0 += TILE) {
@@ -175,7 +180,7 @@ __global__ static void fwd(float *y, float *lse, const float *q, const float *k,
         l[w] = l[w] * corr + warp_sum(p);
         m[w] = mn;
 #pragma unroll
-        for (int e = 0; e < MAX_PER_LANE; e++) acc[w][e] *= corr;
+        for (int e = 0; e < PL; e++) acc[w][e] *= corr;
       }
       s.weights[w * TILE + lane] = p;
     }
@@ -187,7 +192,7 @@ __global__ static void fwd(float *y, float *lse, const float *q, const float *k,
   for (int w = 0; w < PER_WARP; w++) {
     const int64_t i = i0 + r0 + w;
     if (i >= g.L) continue;
-    store_row(y + g.row(b, i, h), acc[w], l[w] > 0 ? 1.0f / l[w] : 0.0f, g.D, lane);
+    store_row<PL>(y + g.row(b, i, h), acc[w], l[w] > 0 ? 1.0f / l[w] : 0.0f, g.D, lane);
     /* +inf marks a query with no allowed key, as the CPU kernel (and the backward skips it) */
     if (lane == 0) lse[bh * g.L + i] = l[w] > 0 ? m[w] + logf(l[w]) : INFINITY;
   }
@@ -207,6 +212,7 @@ __global__ static void delta(float *dlt, const float *dy, const float *y, heads 
 }
 
 /* dq_i = scale · Σ_j p_ij (dy_i·v_j − delta_i) k_j, over tiles of keys. */
+template <int PL>
 __global__ static void grad_q(float *dq, const float *dy, const float *q, const float *k, const float *v,
                               const float *lse, const float *dlt, const bool *mask, heads g, float scale) {
   extern __shared__ float smem[];
@@ -214,7 +220,7 @@ __global__ static void grad_q(float *dq, const float *dy, const float *q, const 
   const int64_t bh = g.bh0 + blockIdx.y, b = bh / g.H, h = bh % g.H, i0 = blockIdx.x * (int64_t)ROWS;
   const tiles s = carve(smem, g.D);
   stage(s.own_a, s.own_b, q, dy, g, b, h, i0, ROWS, g.D);
-  float li[PER_WARP], di[PER_WARP], acc[PER_WARP][MAX_PER_LANE] = {};
+  float li[PER_WARP], di[PER_WARP], acc[PER_WARP][PL] = {};
 #pragma unroll
   for (int w = 0; w < PER_WARP; w++) { /* a query with no key (lse = +inf) has no gradient */
     const int64_t i = i0 + r0 + w;
@@ -240,11 +246,12 @@ __global__ static void grad_q(float *dq, const float *dy, const float *q, const 
 #pragma unroll
   for (int w = 0; w < PER_WARP; w++) {
     const int64_t i = i0 + r0 + w;
-    if (i < g.L) store_row(dq + g.row(b, i, h), acc[w], scale, g.D, lane);
+    if (i < g.L) store_row<PL>(dq + g.row(b, i, h), acc[w], scale, g.D, lane);
   }
 }
 
 /* dk_j = scale · Σ_i ds_ij q_i, dv_j = Σ_i p_ij dy_i, over tiles of queries. */
+template <int PL>
 __global__ static void grad_kv(float *dk, float *dv, const float *dy, const float *q, const float *k,
                                const float *v, const float *lse, const float *dlt, const bool *mask, heads g,
                                float scale) {
@@ -253,7 +260,7 @@ __global__ static void grad_kv(float *dk, float *dv, const float *dy, const floa
   const int64_t bh = g.bh0 + blockIdx.y, b = bh / g.H, h = bh % g.H, j0 = blockIdx.x * (int64_t)ROWS;
   const tiles s = carve(smem, g.D);
   stage(s.own_a, s.own_b, k, v, g, b, h, j0, ROWS, g.D);
-  float ak[PER_WARP][MAX_PER_LANE] = {}, av[PER_WARP][MAX_PER_LANE] = {};
+  float ak[PER_WARP][PL] = {}, av[PER_WARP][PL] = {};
   float *wp = s.weights, *wds = s.weights + PER_WARP * TILE;
   for (int64_t i0 = 0; i0 < g.L; i0 += TILE) {
     const int n = next_tile(s, q, dy, g, b, h, i0, sees(mask, g, j0, i0, true));
@@ -279,8 +286,8 @@ __global__ static void grad_kv(float *dk, float *dv, const float *dy, const floa
   for (int w = 0; w < PER_WARP; w++) {
     const int64_t j = j0 + r0 + w;
     if (j >= g.L) continue;
-    store_row(dk + g.row(b, j, h), ak[w], scale, g.D, lane);
-    store_row(dv + g.row(b, j, h), av[w], 1.0f, g.D, lane);
+    store_row<PL>(dk + g.row(b, j, h), ak[w], scale, g.D, lane);
+    store_row<PL>(dv + g.row(b, j, h), av[w], 1.0f, g.D, lane);
   }
 }
 
@@ -292,21 +299,60 @@ static dim3 grid_of(int64_t tokens, int64_t count, int64_t rows) {
   return dim3((unsigned)((tokens + rows - 1) / rows), (unsigned)count);
 }
 
-/* The tiles of the largest head_dim take more than the default 48 KiB of
- * shared memory: allow it once per kernel. */
-static void allow_tiles(void) {
-  static bool done;
-  if (done) return;
-  const int bytes = (int)tiles_bytes(32 * MAX_PER_LANE);
-  CUDA_CHECK(cudaFuncSetAttribute(fwd, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  CUDA_CHECK(cudaFuncSetAttribute(grad_q, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  CUDA_CHECK(cudaFuncSetAttribute(grad_kv, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  done = true;
-}
-
 static void check_dim(int64_t head_dim) {
   if (head_dim > 32 * MAX_PER_LANE)
     lola_die(1, "CUDA attention: head_dim %lld exceeds %d", (long long)head_dim, 32 * MAX_PER_LANE);
+}
+
+/* Head dimensions a lane: the kernel instance a head_dim takes. */
+static int per_lane(int64_t head_dim) {
+  return head_dim <= 32 ? 1 : head_dim <= 64 ? 2 : head_dim <= 128 ? 4 : 8;
+}
+
+/* Tiles past the default 48 KiB of shared memory (head_dim above 96):
+ * allowed once per kernel instance, up to its largest head_dim. */
+template <int PL, class... P>
+static void allow_tiles(void (*kernel)(P...)) {
+  static bool done;
+  if (done) return;
+  CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)tiles_bytes(32 * PL)));
+  done = true;
+}
+
+template <int PL>
+static void forward_pairs(float *y, float *lse, const float *q, const float *k, const float *v,
+                          const bool *mask, int64_t pairs, heads g) {
+  allow_tiles<PL>(fwd<PL>);
+  for (int64_t bh0 = 0; bh0 < pairs; bh0 += GRID_Y_MAX) {
+    g.bh0 = bh0;
+    int64_t count = pairs - bh0 < GRID_Y_MAX ? pairs - bh0 : GRID_Y_MAX;
+    fwd<PL><<<grid_of(g.L, count, ROWS), 32 * WARPS, tiles_bytes(g.D), kc_stream()>>>(
+        y, lse, q, k, v, mask, g, 1.0f / sqrtf((float)g.D));
+    KC_LAUNCH_CHECK();
+  }
+}
+
+template <int PL>
+static void backward_pairs(float *dq, float *dk, float *dv, const float *dy, const float *q, const float *k,
+                           const float *v, const float *y, const float *lse, float *dlt, const bool *mask,
+                           int64_t pairs, heads g) {
+  allow_tiles<PL>(grad_q<PL>);
+  allow_tiles<PL>(grad_kv<PL>);
+  const float scale = 1.0f / sqrtf((float)g.D);
+  const size_t smem = tiles_bytes(g.D);
+  for (int64_t bh0 = 0; bh0 < pairs; bh0 += GRID_Y_MAX) {
+    g.bh0 = bh0;
+    const int64_t count = pairs - bh0 < GRID_Y_MAX ? pairs - bh0 : GRID_Y_MAX;
+    delta<<<grid_of(g.L, count, WARPS), 32 * WARPS, 0, kc_stream()>>>(dlt, dy, y, g);
+    KC_LAUNCH_CHECK();
+    grad_q<PL><<<grid_of(g.L, count, ROWS), 32 * WARPS, smem, kc_stream()>>>(dq, dy, q, k, v, lse, dlt, mask,
+                                                                             g, scale);
+    KC_LAUNCH_CHECK();
+    grad_kv<PL><<<grid_of(g.L, count, ROWS), 32 * WARPS, smem, kc_stream()>>>(dk, dv, dy, q, k, v, lse, dlt,
+                                                                              mask, g, scale);
+    KC_LAUNCH_CHECK();
+  }
 }
 
 extern "C" void kc_attention_fwd(float *y, float *lse, const float *q, const float *k, const float *v,
@@ -318,14 +364,16 @@ extern "C" void kc_attention_fwd(float *y, float *lse, const float *q, const flo
     return;
   if (batch == 0 || tokens == 0 || heads_n == 0) return;
   check_dim(head_dim);
-  allow_tiles();
-  const int64_t pairs = batch * heads_n;
-  for (int64_t bh0 = 0; bh0 < pairs; bh0 += GRID_Y_MAX) {
-    heads g = {tokens, heads_n, head_dim, bh0};
-    int64_t count = pairs - bh0 < GRID_Y_MAX ? pairs - bh0 : GRID_Y_MAX;
-    fwd<<<grid_of(tokens, count, ROWS), 32 * WARPS, tiles_bytes(head_dim), kc_stream()>>>(
-        y, lse, q, k, v, mask, g, 1.0f / sqrtf((float)head_dim));
-    KC_LAUNCH_CHECK();
+  const heads g = {tokens, heads_n, head_dim, 0};
+  switch (per_lane(head_dim)) {
+    case 1:
+      return forward_pairs<1>(y, lse, q, k, v, mask, batch * heads_n, g);
+    case 2:
+      return forward_pairs<2>(y, lse, q, k, v, mask, batch * heads_n, g);
+    case 4:
+      return forward_pairs<4>(y, lse, q, k, v, mask, batch * heads_n, g);
+    default:
+      return forward_pairs<8>(y, lse, q, k, v, mask, batch * heads_n, g);
   }
 }
 
@@ -339,7 +387,6 @@ extern "C" void kc_attention_bwd(float *dq, float *dk, float *dv, const float *d
     return;
   if (batch == 0 || tokens == 0 || heads_n == 0) return;
   check_dim(head_dim);
-  allow_tiles();
   static float *dlt;
   static int64_t dlt_size;
   int64_t need = batch * heads_n * tokens;
@@ -348,19 +395,16 @@ extern "C" void kc_attention_bwd(float *dq, float *dk, float *dv, const float *d
     CUDA_CHECK(cudaMalloc(&dlt, sizeof(float) * (size_t)need));
     dlt_size = need;
   }
-  float scale = 1.0f / sqrtf((float)head_dim);
+  const heads g = {tokens, heads_n, head_dim, 0};
   const int64_t pairs = batch * heads_n;
-  for (int64_t bh0 = 0; bh0 < pairs; bh0 += GRID_Y_MAX) {
-    heads g = {tokens, heads_n, head_dim, bh0};
-    const int64_t count = pairs - bh0 < GRID_Y_MAX ? pairs - bh0 : GRID_Y_MAX;
-    const size_t smem = tiles_bytes(head_dim);
-    delta<<<grid_of(tokens, count, WARPS), 32 * WARPS, 0, kc_stream()>>>(dlt, dy, y, g);
-    KC_LAUNCH_CHECK();
-    grad_q<<<grid_of(tokens, count, ROWS), 32 * WARPS, smem, kc_stream()>>>(dq, dy, q, k, v, lse, dlt, mask,
-                                                                            g, scale);
-    KC_LAUNCH_CHECK();
-    grad_kv<<<grid_of(tokens, count, ROWS), 32 * WARPS, smem, kc_stream()>>>(dk, dv, dy, q, k, v, lse, dlt,
-                                                                             mask, g, scale);
-    KC_LAUNCH_CHECK();
+  switch (per_lane(head_dim)) {
+    case 1:
+      return backward_pairs<1>(dq, dk, dv, dy, q, k, v, y, lse, dlt, mask, pairs, g);
+    case 2:
+      return backward_pairs<2>(dq, dk, dv, dy, q, k, v, y, lse, dlt, mask, pairs, g);
+    case 4:
+      return backward_pairs<4>(dq, dk, dv, dy, q, k, v, y, lse, dlt, mask, pairs, g);
+    default:
+      return backward_pairs<8>(dq, dk, dv, dy, q, k, v, y, lse, dlt, mask, pairs, g);
   }
 }
