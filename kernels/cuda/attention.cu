@@ -309,21 +309,22 @@ static int per_lane(int64_t head_dim) {
   return head_dim <= 32 ? 1 : head_dim <= 64 ? 2 : head_dim <= 128 ? 4 : 8;
 }
 
-/* Tiles past the default 48 KiB of shared memory (head_dim above 96):
- * allowed once per kernel instance, up to its largest head_dim. */
+/* Tiles past the default 48 KiB of shared memory (head_dim 117 and up):
+ * allowed once per kernel instance (`done`, one flag per instance), up to
+ * the largest head_dim of its PL. */
 template <int PL, class... P>
-static void allow_tiles(void (*kernel)(P...)) {
-  static bool done;
-  if (done) return;
+static void allow_tiles(void (*kernel)(P...), bool *done) {
+  if (*done) return;
   CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)tiles_bytes(32 * PL)));
-  done = true;
+  *done = true;
 }
 
 template <int PL>
 static void forward_pairs(float *y, float *lse, const float *q, const float *k, const float *v,
                           const bool *mask, int64_t pairs, heads g) {
-  allow_tiles<PL>(fwd<PL>);
+  static bool allowed;
+  allow_tiles<PL>(fwd<PL>, &allowed);
   for (int64_t bh0 = 0; bh0 < pairs; bh0 += GRID_Y_MAX) {
     g.bh0 = bh0;
     int64_t count = pairs - bh0 < GRID_Y_MAX ? pairs - bh0 : GRID_Y_MAX;
@@ -337,8 +338,9 @@ template <int PL>
 static void backward_pairs(float *dq, float *dk, float *dv, const float *dy, const float *q, const float *k,
                            const float *v, const float *y, const float *lse, float *dlt, const bool *mask,
                            int64_t pairs, heads g) {
-  allow_tiles<PL>(grad_q<PL>);
-  allow_tiles<PL>(grad_kv<PL>);
+  static bool allowed_q, allowed_kv;
+  allow_tiles<PL>(grad_q<PL>, &allowed_q);
+  allow_tiles<PL>(grad_kv<PL>, &allowed_kv);
   const float scale = 1.0f / sqrtf((float)g.D);
   const size_t smem = tiles_bytes(g.D);
   for (int64_t bh0 = 0; bh0 < pairs; bh0 += GRID_Y_MAX) {

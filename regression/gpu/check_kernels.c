@@ -789,6 +789,7 @@ int main(int argc, char **argv) {
   check_attention(1, 70, 2, 80, false);
   check_attention(1, 70, 2, 80, true);
   check_attention(1, 40, 2, 48, true);
+  check_attention(1, 40, 2, 128, true); /* vit_large's head: tiles past 48 KiB of shared memory */
   check_attention(2, 33, 1, 256, false);
   check_attention(1, 5, 2, 7, true);
   check_loss_optim_rng();

@@ -23,7 +23,7 @@ typedef struct {
   const float *x, *angles;
   const bool *mask;
   float *q, *k, *v;       /* after the split (q, k NULL after the forward with RMSNorm or RoPE: scratch) */
-  float *qn, *kn;         /* after RMSNorm (== q, k without it) */
+  float *qn, *kn;         /* after RMSNorm (== q, k without it; then NULL after a forward with RoPE) */
   float *qr, *kr;         /* after RoPE (== qn, kn without it) */
   float *q_rstd, *k_rstd; /* RMSNorm's saved 1/rms, (B·L·H) */
   float *att, *lse;       /* attention output (B, L, C) and its log-sum-exp (B, H, L) */
