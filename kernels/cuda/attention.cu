@@ -41,7 +41,7 @@ struct heads {
   __device__ int64_t row(int64_t b, int64_t i, int64_t h) const { return ((b * L + i) * H + h) * D; }
 };
 
-/* A tile's row stride: odd, so that lane t's row starts in bank t. */
+/* A tile's row stride: odd, so that the 32 lanes' rows start in 32 different banks. */
 __host__ __device__ static int64_t pitch_of(int64_t D) { return D | 1; }
 
 /* A block's shared memory: its rows' two vectors (q and dy, or k and v),
@@ -166,7 +166,7 @@ __global__ static void fwd(float *y, float *lse, const float *q, const float *k,
     const int n = next_tile(s, k, v, g, b, h, j0, sees(mask, g, i0, j0, false));
     if (n == 0) continue;
     const int64_t j = j0 + lane;
-    float sc[PER_WARP]; /* softmax(q·k / √D) (Eq. of scaled dot-product attention): this lane's key */
+    float sc[PER_WARP]; /* q·k of this lane's key, scaled by 1/√D below, for softmax(q·kᵀ/√D) */
     dots(sc, s.own_a + r0 * g.D, s.tile_a + lane * s.pitch, g.D);
 #pragma unroll
     for (int w = 0; w < PER_WARP; w++) {

@@ -122,12 +122,11 @@ float *resblock_forward(resblock *m, const param_registry *r, const dcae_pass *p
   m->s = arena_floats(p->act, batch * hid * P);
   k_silu_fwd(m->s, m->h, batch * hid * P);
   /* Dropout in place: the backward reads the SiLU's input (h) and the last
-   * convolution's input (d), never the SiLU output before the dropout. */
-  m->d = m->s;
+   * convolution's input (s after the dropout), never the SiLU output before it. */
   m->dropped = p->train && c->dropout > 0.0f;
   if (m->dropped)
-    k_dropout_fwd(m->d, m->s, batch, hid * P, c->dropout, dcae_dropout_key(p, m->layer_id), p->first_sample);
-  float *y = conv_module_forward(&m->ffn_out, r, p, m->d, batch, grid);
+    k_dropout_fwd(m->s, m->s, batch, hid * P, c->dropout, dcae_dropout_key(p, m->layer_id), p->first_sample);
+  float *y = conv_module_forward(&m->ffn_out, r, p, m->s, batch, grid);
   dcae_add(y, x, batch * C * P);
   return y;
 }
@@ -138,7 +137,7 @@ void resblock_backward(resblock *m, param_registry *r, const dcae_pass *p, float
   size_t mark = p->scratch->used;
   float *ga = arena_floats(p->scratch, B * hid * P), *gb = arena_floats(p->scratch, B * hid * P);
 
-  conv_module_backward(&m->ffn_out, r, p, ga, dy); /* ga = ∂/∂d */
+  conv_module_backward(&m->ffn_out, r, p, ga, dy); /* ga = ∂/∂(dropped-out s) */
   if (m->dropped) {
     k_dropout_bwd(gb, ga, B, hid * P, c->dropout, dcae_dropout_key(p, m->layer_id), p->first_sample);
     k_silu_bwd(ga, gb, m->h, B * hid * P); /* ga = ∂/∂h */

@@ -45,8 +45,8 @@ typedef struct {
   /* Saved by the forward. */
   int64_t batch;
   dcae_grid grid;
-  float *y_norm, *rstd, *y_attn, *h, *s, *d; /* d: s after the dropout, in place (d == s) */
-  bool dropped;                              /* whether the forward applied the dropout */
+  float *y_norm, *rstd, *y_attn, *h, *s; /* s: SiLU(h), dropped out in place in training */
+  bool dropped;                          /* whether the forward applied the dropout */
 } resblock;
 
 /* Parse "layer" / "group"; -1 when unknown. */

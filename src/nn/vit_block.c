@@ -101,9 +101,6 @@ void vit_block_forward(vit_block *m, const param_registry *r, arena *act, float 
   m->f0 = arena_floats(act, rows * F);
   m->f1 = arena_floats(act, rows * F);
   bool drop = mode->training && m->cfg.dropout > 0;
-  /* Dropout goes in place: the backward reads the SiLU's input (f0) and the
-   * second linear's input (f2), never the SiLU output before the dropout. */
-  m->f2 = m->f1;
   m->r = arena_floats(act, n);
   m->mixed = arena_floats(act, n);
   m->angles = NULL;
@@ -119,9 +116,9 @@ void vit_block_forward(vit_block *m, const param_registry *r, arena *act, float 
   linear_forward(&m->ffn0, r, m->f0, m->g, rows);
   k_silu_fwd(m->f1, m->f0, rows * F);
   if (drop)
-    k_dropout_fwd(m->f2, m->f1, batch, tokens * F, m->cfg.dropout, nn_mode_site_key(mode, site),
+    k_dropout_fwd(m->f1, m->f1, batch, tokens * F, m->cfg.dropout, nn_mode_site_key(mode, site),
                   mode->first_sample);
-  linear_forward(&m->ffn3, r, m->r, m->f2, rows);
+  linear_forward(&m->ffn3, r, m->r, m->f1, rows);
   if (skip) {
     k_residual_mix_fwd(m->mixed, x, m->r, c, vs, batch, C, tokens, K_TOKENS);
     k_residual_mix_fwd(y, m->mixed, skip, d, vs, batch, C, tokens, K_TOKENS);
@@ -157,7 +154,7 @@ void vit_block_backward(vit_block *m, param_registry *r, arena *act, float *dx, 
   }
   /* the residual mixing's x gradient goes to dln's buffer for now, added to dx at the end */
   k_residual_mix_bwd(dln, dr, gc, dres, m->x, m->r, c, vs, B, C, L, K_TOKENS);
-  linear_backward(&m->ffn3, r, df, dr, m->f2, rows);
+  linear_backward(&m->ffn3, r, df, dr, m->f1, rows);
   if (m->mode.training && m->cfg.dropout > 0) {
     k_dropout_bwd(df0, df, B, L * F, m->cfg.dropout, nn_mode_site_key(&m->mode, m->site),
                   m->mode.first_sample);

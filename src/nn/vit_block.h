@@ -42,7 +42,10 @@ typedef struct {
   nn_mode mode;
   uint64_t site;
   const float *x, *skip, *coo;
-  float *ln, *ln_rstd, *h, *g, *f0, *f1, *f2, *r, *mixed, *angles;
+  float *ln, *ln_rstd, *h, *g, *r, *mixed, *angles;
+  /* The FFN's first linear output and the SiLU of it, dropped out in place
+   * in training: the backward reads f0 and the second linear's input f1. */
+  float *f0, *f1;
 } vit_block;
 
 void vit_block_declare(vit_block *m, param_registry *r, const char *prefix, const vit_block_config *cfg);

@@ -8,9 +8,10 @@
  * missing barrier shows as a read of data not written yet, a barrier some
  * threads never reach stops the program with the kernel's name, and shared
  * and device memory start as NaN bytes: code that reads them before writing
- * them gets NaNs, not zeros, in every block. The tensor-core fragments of <mma.h> hold whole
- * tiles in every lane (the real layout is unspecified, and the kernels do not
- * look inside them), and check the alignment rules of the real ones. */
+ * them gets NaNs, not zeros, in every block. The tensor-core fragments of
+ * <mma.h> hold whole tiles in every lane (the real layout is unspecified,
+ * and the kernels do not look inside them), and check the alignment rules of
+ * the real ones. */
 #ifndef LOLA_CUEMU_H
 #define LOLA_CUEMU_H
 
@@ -35,8 +36,8 @@ namespace cuemu {
 enum fiber_state { FIBER_READY, FIBER_BLOCK_WAIT, FIBER_WARP_WAIT, FIBER_DONE };
 enum warp_op { WARP_SYNC, WARP_SHUFFLE, WARP_OR };
 
-/* What a warp meeting reads of every lane comes first: one cache line. */
-struct alignas(64) fiber {
+/* What a warp meeting reads of every lane comes first. */
+struct fiber {
   fiber_state state;
   unsigned wait_mask;     /* the lanes a warp barrier waits for */
   warp_op op;             /* what it waits at: __syncwarp, a shuffle, a vote */
