@@ -24,6 +24,7 @@
 #include "../../src/autoencoder.h"
 #include "../../src/denoiser_loss.h"
 #include "../../src/diffusion_sampler.h"
+#include "../bench/reference_models.h"
 
 enum { MAX_STEPS = 16 };
 
@@ -75,22 +76,8 @@ static denoiser_case demo_case(void) {
 /* The reference's vit_large denoiser (configs/denoiser/vit_large.yaml) on
  * 64-channel latents of 5 x 16 x 16, batch 32, as issue 9 asks. */
 static denoiser_case vit_large_case(void) {
-  denoiser_case c = {.name = "vit_large",
-                     .cfg = {.channels = 64,
-                             .emb_features = 256,
-                             .masked = true,
-                             .schedule = schedule_default(SCHEDULE_LOG_LOGIT),
-                             .arch = {.hid_channels = 1024,
-                                      .hid_blocks = 16,
-                                      .ffn_factor = 4,
-                                      .attention_heads = 8,
-                                      .spatial = 3,
-                                      .patch = {1, 1, 1},
-                                      .qk_norm = true,
-                                      .rope = true,
-                                      .dropout = 0.05f}},
-                     .batch = 32,
-                     .shape = {5, 16, 16}};
+  denoiser_case c = {
+      .name = "vit_large", .cfg = vit_large_denoiser_config(), .batch = 32, .shape = {5, 16, 16}};
   return c;
 }
 
